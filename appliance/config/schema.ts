@@ -1,0 +1,225 @@
+// Warren's configuration: the typed shape and its validation.
+//
+// The file is TOML (README "Configuration"). Validation happens once, at the edge:
+// every error names the field (`peer[1].endpoint`) and says what is expected, so a bad
+// config is refused at start with one clear line.
+
+import { parsePrefix, parseEndpoint, type Prefix, type Endpoint } from '../dataplane/packet/addr.ts';
+
+export class ConfigError extends Error {
+  readonly kind = 'config';
+  constructor(readonly field: string, readonly reason: string) {
+    super(`config: ${field}: ${reason}`);
+  }
+}
+
+export interface PeerConfig {
+  name: string;
+  publicKey: Uint8Array;
+  presharedKey: Uint8Array; // 32 zero bytes = none (WireGuard convention)
+  endpoint: Endpoint | null;
+  allowedIps: Prefix[];
+  persistentKeepalive: number; // seconds, 0 = off
+}
+
+/** Protocol timers in seconds (WireGuard whitepaper §6.1); tests shorten them. */
+export interface TimerConfig {
+  rekeyAfterTime: number;
+  rejectAfterTime: number;
+  rekeyAttemptTime: number;
+  rekeyTimeout: number;
+  keepaliveTimeout: number;
+  rekeyAfterMessages: bigint;
+}
+
+export interface Config {
+  interface: {
+    name: string;
+    privateKey: Uint8Array;
+    listenPort: number;
+    addresses: Prefix[];
+    mtu: number;
+    wire: 'wireguard';
+  };
+  control: { socket: string };
+  timers: TimerConfig;
+  peers: PeerConfig[];
+}
+
+export const DEFAULT_TIMERS: TimerConfig = {
+  rekeyAfterTime: 120,
+  rejectAfterTime: 180,
+  rekeyAttemptTime: 90,
+  rekeyTimeout: 5,
+  keepaliveTimeout: 10,
+  rekeyAfterMessages: 1n << 60n,
+};
+
+export const DEFAULT_CONTROL_SOCKET = '/run/warren/warren.sock';
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+type Table = Record<string, unknown>;
+
+function isTable(v: unknown): v is Table {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function table(v: unknown, field: string): Table {
+  if (!isTable(v)) throw new ConfigError(field, 'expected a table');
+  return v;
+}
+
+function rejectUnknown(t: Table, field: string, known: readonly string[]): void {
+  for (const k of Object.keys(t)) {
+    if (!known.includes(k)) {
+      throw new ConfigError(field ? `${field}.${k}` : k, `unknown setting (known: ${known.join(', ')})`);
+    }
+  }
+}
+
+function str(t: Table, key: string, field: string, dflt?: string): string {
+  const v = t[key];
+  if (v === undefined) {
+    if (dflt !== undefined) return dflt;
+    throw new ConfigError(`${field}.${key}`, 'is required');
+  }
+  if (typeof v !== 'string') throw new ConfigError(`${field}.${key}`, 'expected a string');
+  return v;
+}
+
+function int(t: Table, key: string, field: string, dflt: number, min: number, max: number): number {
+  const v = t[key];
+  if (v === undefined) return dflt;
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${field}.${key}`, `expected a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function strList(t: Table, key: string, field: string): string[] {
+  const v = t[key];
+  if (v === undefined) return [];
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
+    throw new ConfigError(`${field}.${key}`, 'expected a list of strings');
+  }
+  return list as string[];
+}
+
+/** Decodes a WireGuard-style base64 key (32 bytes, 44 characters). */
+export function decodeKey(text: string, field: string): Uint8Array {
+  const s = text.trim();
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(s)) {
+    throw new ConfigError(field, 'expected a base64 key of 32 bytes (44 characters, as `warren genkey` prints)');
+  }
+  return new Uint8Array(Buffer.from(s, 'base64'));
+}
+
+export function encodeKey(key: Uint8Array): string {
+  return Buffer.from(key).toString('base64');
+}
+
+function prefixes(list: string[], field: string): Prefix[] {
+  return list.map((s, i) => {
+    const p = parsePrefix(s);
+    if (!p) throw new ConfigError(`${field}[${i}]`, `"${s}" is not an address with prefix length like 10.0.0.1/24 or fd00::1/64`);
+    return p;
+  });
+}
+
+/**
+ * Validates a parsed TOML document. `readFile` resolves `private_key_file`
+ * (injected so the pure validation is testable).
+ */
+export function validateConfig(doc: unknown, readFile: (path: string) => string): Config {
+  const root = table(doc, '(top level)');
+  rejectUnknown(root, '', ['interface', 'control', 'timers', 'peer']);
+
+  const ifc = table(root.interface ?? {}, 'interface');
+  rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire']);
+  const name = str(ifc, 'name', 'interface', 'warren0');
+  if (!IFNAME.test(name)) throw new ConfigError('interface.name', 'expected 1–15 letters, digits, _ . or - (a Linux interface name)');
+
+  let privateKey: Uint8Array;
+  if (ifc.private_key !== undefined && ifc.private_key_file !== undefined) {
+    throw new ConfigError('interface.private_key', 'give private_key or private_key_file, not both');
+  }
+  if (ifc.private_key_file !== undefined) {
+    const path = str(ifc, 'private_key_file', 'interface');
+    let text: string;
+    try {
+      text = readFile(path);
+    } catch (e) {
+      throw new ConfigError('interface.private_key_file', `cannot read ${path}: ${(e as Error).message}`);
+    }
+    privateKey = decodeKey(text, 'interface.private_key_file');
+  } else {
+    privateKey = decodeKey(str(ifc, 'private_key', 'interface'), 'interface.private_key');
+  }
+
+  const wire = str(ifc, 'wire', 'interface', 'wireguard');
+  if (wire !== 'wireguard') throw new ConfigError('interface.wire', `"${wire}" is not a wire mode (supported: wireguard)`);
+
+  const ctl = table(root.control ?? {}, 'control');
+  rejectUnknown(ctl, 'control', ['socket']);
+
+  const tm = table(root.timers ?? {}, 'timers');
+  rejectUnknown(tm, 'timers', ['rekey_after_time', 'reject_after_time', 'rekey_attempt_time', 'rekey_timeout', 'keepalive_timeout', 'rekey_after_messages']);
+  const timers: TimerConfig = {
+    rekeyAfterTime: int(tm, 'rekey_after_time', 'timers', DEFAULT_TIMERS.rekeyAfterTime, 1, 86400),
+    rejectAfterTime: int(tm, 'reject_after_time', 'timers', DEFAULT_TIMERS.rejectAfterTime, 1, 86400),
+    rekeyAttemptTime: int(tm, 'rekey_attempt_time', 'timers', DEFAULT_TIMERS.rekeyAttemptTime, 1, 86400),
+    rekeyTimeout: int(tm, 'rekey_timeout', 'timers', DEFAULT_TIMERS.rekeyTimeout, 1, 600),
+    keepaliveTimeout: int(tm, 'keepalive_timeout', 'timers', DEFAULT_TIMERS.keepaliveTimeout, 1, 600),
+    rekeyAfterMessages:
+      tm.rekey_after_messages === undefined
+        ? DEFAULT_TIMERS.rekeyAfterMessages
+        : BigInt(int(tm, 'rekey_after_messages', 'timers', 0, 1, Number.MAX_SAFE_INTEGER)),
+  };
+  if (timers.rejectAfterTime <= timers.rekeyAfterTime) {
+    throw new ConfigError('timers.reject_after_time', 'must be larger than timers.rekey_after_time');
+  }
+
+  const rawPeers = root.peer ?? [];
+  if (!Array.isArray(rawPeers)) throw new ConfigError('peer', 'expected [[peer]] sections');
+  const peers = rawPeers.map((raw, i): PeerConfig => {
+    const f = `peer[${i}]`;
+    const p = table(raw, f);
+    rejectUnknown(p, f, ['name', 'public_key', 'preshared_key', 'endpoint', 'allowed_ips', 'persistent_keepalive']);
+    let endpoint: Endpoint | null = null;
+    if (p.endpoint !== undefined) {
+      const e = str(p, 'endpoint', f);
+      endpoint = parseEndpoint(e);
+      if (!endpoint) throw new ConfigError(`${f}.endpoint`, `"${e}" is not host:port like 192.0.2.1:51820 or [2001:db8::1]:51820`);
+    }
+    return {
+      name: str(p, 'name', f, `peer${i}`),
+      publicKey: decodeKey(str(p, 'public_key', f), `${f}.public_key`),
+      presharedKey: p.preshared_key === undefined ? new Uint8Array(32) : decodeKey(str(p, 'preshared_key', f), `${f}.preshared_key`),
+      endpoint,
+      allowedIps: prefixes(strList(p, 'allowed_ips', f), `${f}.allowed_ips`),
+      persistentKeepalive: int(p, 'persistent_keepalive', f, 0, 0, 65535),
+    };
+  });
+  const seen = new Set<string>();
+  peers.forEach((p, i) => {
+    const k = encodeKey(p.publicKey);
+    if (seen.has(k)) throw new ConfigError(`peer[${i}].public_key`, 'the same key is configured twice');
+    seen.add(k);
+  });
+
+  return {
+    interface: {
+      name,
+      privateKey,
+      listenPort: int(ifc, 'listen_port', 'interface', 51820, 0, 65535),
+      addresses: prefixes(strList(ifc, 'address', 'interface'), 'interface.address'),
+      mtu: int(ifc, 'mtu', 'interface', 1420, 1280, 9000),
+      wire,
+    },
+    control: { socket: str(ctl, 'socket', 'control', DEFAULT_CONTROL_SOCKET) },
+    timers,
+    peers,
+  };
+}

@@ -1,0 +1,58 @@
+// One direction-pair of transport keys from a completed handshake (WireGuard whitepaper §5.4.5).
+
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { ReplayWindow } from './replay.ts';
+
+/** REJECT_AFTER_MESSAGES = 2^64 − 2^13 − 1 (§6.1); counters here stay below 2^53, far past any real session. */
+export const REJECT_AFTER_MESSAGES = Number.MAX_SAFE_INTEGER;
+
+export class Keypair {
+  sendCounter = 0;
+  readonly replay = new ReplayWindow();
+  /** Set on the responder until the initiator's first transport message confirms the keys. */
+  confirmed: boolean;
+
+  constructor(
+    readonly sendKey: Uint8Array,
+    readonly receiveKey: Uint8Array,
+    readonly localIndex: number,
+    readonly remoteIndex: number,
+    readonly isInitiator: boolean,
+    readonly createdMs: number,
+  ) {
+    this.confirmed = isInitiator;
+  }
+
+  /**
+   * Seals in place: `buf[start, start+len)` holds the (padded) plaintext and 16 bytes after it
+   * receive the tag. Nonce 0^32 || counter LE64 (§5.4.6).
+   */
+  sealInPlace(counter: number, buf: Uint8Array, start: number, len: number): void {
+    chacha20poly1305(this.sendKey, nonce(counter)).encrypt(buf.subarray(start, start + len), buf.subarray(start, start + len + 16));
+  }
+
+  /** Opens `buf[start, end)` (ciphertext + tag) in place; false when it does not authenticate. */
+  openInPlace(counter: number, buf: Uint8Array, start: number, end: number): boolean {
+    try {
+      chacha20poly1305(this.receiveKey, nonce(counter)).decrypt(buf.subarray(start, end), buf.subarray(start, end - 16));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Zeroes the key material (§6.3: keys are erased after REJECT_AFTER_TIME × 3). */
+  wipe(): void {
+    this.sendKey.fill(0);
+    this.receiveKey.fill(0);
+  }
+}
+
+const NONCE = new Uint8Array(12);
+const NONCE_VIEW = new DataView(NONCE.buffer);
+
+function nonce(counter: number): Uint8Array {
+  NONCE_VIEW.setUint32(4, counter >>> 0, true);
+  NONCE_VIEW.setUint32(8, Math.floor(counter / 0x1_0000_0000), true);
+  return NONCE;
+}
