@@ -1,0 +1,76 @@
+// `warren` — the one entry point. Subcommands parse their own flags with node:util parseArgs.
+
+import { parseArgs } from 'node:util';
+import { generatePrivateKey, publicKeyOf } from '../noise/crypto.ts';
+import { ConfigError, decodeKey, encodeKey, DEFAULT_CONTROL_SOCKET } from '../config/schema.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { queryControl } from '../control/server.ts';
+import { printStatus } from './status.ts';
+
+const USAGE = `usage: warren <command> [options]
+
+commands:
+  genkey                     print a new private key (base64)
+  pubkey                     read a private key on stdin, print its public key
+  daemon --config FILE       run the appliance with the TOML config FILE
+  status [--json] [--socket PATH]
+                             show the running daemon's state
+  help                       this text`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'genkey':
+      process.stdout.write(`${encodeKey(generatePrivateKey())}\n`);
+      return 0;
+    case 'pubkey': {
+      const text = await Bun.stdin.text();
+      let key: Uint8Array;
+      try {
+        key = decodeKey(text, 'stdin');
+      } catch {
+        throw new UsageError('pubkey reads a private key on stdin: 44 characters of base64, as `warren genkey` prints');
+      }
+      process.stdout.write(`${encodeKey(publicKeyOf(key))}\n`);
+      return 0;
+    }
+    case 'daemon': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      if (!values.config) throw new UsageError('daemon needs --config FILE');
+      const { runDaemon } = await import('../daemon.ts');
+      await runDaemon(loadConfigFile(values.config));
+      return -1; // keeps running until a signal
+    }
+    case 'status': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, socket: { type: 'string' } } });
+      const status = await queryControl(values.socket ?? DEFAULT_CONTROL_SOCKET, 'status');
+      if (values.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      else printStatus(status);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return cmd === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) process.stderr.write(`warren: ${e.message}\n${USAGE}\n`);
+    else if (e instanceof ConfigError) process.stderr.write(`warren: ${e.message}\n`);
+    else if (e instanceof Error && 'kind' in e) process.stderr.write(`warren: ${e.message}\n`);
+    else if (e instanceof Error && e.name === 'TypeError' && e.message.includes('parseArgs')) process.stderr.write(`warren: ${e.message}\n`);
+    else process.stderr.write(`warren: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,112 @@
+// The daemon: wires the device to the real TUN, the UDP socket, the timers and the control
+// socket, and takes it all down again on SIGTERM/SIGINT. Closing the TUN removes the
+// interface, and with it the addresses and routes Warren added.
+
+import type { Config } from './config/schema.ts';
+import { encodeKey } from './config/schema.ts';
+import { Device } from './device.ts';
+import { formatEndpoint, formatPrefix } from './dataplane/packet/addr.ts';
+import { applyLink } from './system/link.ts';
+import { systemRunner } from './system/runner.ts';
+import { startControlServer } from './control/server.ts';
+import { openTun } from '../ffi/tun.ts';
+import { TunReader } from '../ffi/tun-reader.ts';
+
+const TICK_MS = 100;
+
+export function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+export async function runDaemon(config: Config): Promise<void> {
+  const ifc = config.interface;
+  const tun = openTun(ifc.name);
+  const startedMs = Date.now();
+  let device: Device | undefined;
+  const socket = await Bun.udpSocket({
+    hostname: '0.0.0.0',
+    port: ifc.listenPort,
+    socket: {
+      data(_s, data, port, address) {
+        device?.inbound(data, port, address);
+      },
+      error(_s, err) {
+        log(`udp: ${err.message}`);
+      },
+    },
+  }).catch((e: Error) => {
+    tun.close();
+    throw new Error(`cannot listen on UDP port ${ifc.listenPort}: ${e.message} (is another VPN or Warren using it? set interface.listen_port)`);
+  });
+  const dev = new Device(config, {
+    sendMany: (list) => socket.sendMany(list),
+    tunWrite: (pkt) => tun.write(pkt),
+    now: () => performance.now(),
+    log,
+  });
+  device = dev;
+  try {
+    const skipped = applyLink(systemRunner, {
+      name: tun.name,
+      mtu: ifc.mtu,
+      addresses: ifc.addresses,
+      routes: config.peers.flatMap((p) => p.allowedIps),
+    });
+    for (const s of skipped) log(`route ${s} not added: a default route through the overlay needs gateway mode`);
+  } catch (e) {
+    socket.close();
+    tun.close();
+    throw e;
+  }
+
+  const reader = new TunReader(tun.fd, { slotSize: Math.max(2048, ifc.mtu + 64) });
+  reader.start(
+    (packets, count) => dev.outbound(packets, count),
+    (err) => {
+      log(`tun: ${err.message}; stopping`);
+      void shutdown(1);
+    },
+  );
+  const timer = setInterval(() => dev.tick(), TICK_MS);
+  const control = startControlServer(config.control.socket, {
+    status: () => ({
+      interface: tun.name,
+      publicKey: encodeKey(dev.identity.publicKey),
+      listenPort: socket.port,
+      uptimeSeconds: Math.round((Date.now() - startedMs) / 1000),
+      rssBytes: process.memoryUsage.rss(),
+      counters: dev.counters,
+      tun: { written: tun.stats.written, dropped: tun.stats.dropped, read: reader.stats },
+      peers: dev.peers.map((p) => ({
+        name: p.name,
+        publicKey: encodeKey(p.publicKey),
+        endpoint: p.endpoint ? formatEndpoint(p.endpoint) : null,
+        allowedIps: p.allowedIps.map(formatPrefix),
+        handshakes: p.stats.handshakes,
+        lastHandshakeSecondsAgo: p.stats.lastHandshakeMs ? Math.round((performance.now() - p.stats.lastHandshakeMs) / 1000) : null,
+        rxBytes: p.stats.rxBytes,
+        txBytes: p.stats.txBytes,
+        rxPackets: p.stats.rxPackets,
+        txPackets: p.stats.txPackets,
+        sessionIndex: p.current?.localIndex ?? null,
+      })),
+    }),
+  });
+  dev.start();
+  log(`warren: ${tun.name} up, listening on UDP ${socket.port}, public key ${encodeKey(dev.identity.publicKey)}, ${config.peers.length} peer(s)`);
+
+  let down = false;
+  async function shutdown(code: number): Promise<void> {
+    if (down) return;
+    down = true;
+    clearInterval(timer);
+    control.stop();
+    await reader.stop();
+    socket.close();
+    tun.close();
+    log('warren: stopped');
+    process.exit(code);
+  }
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => void shutdown(0));
+}

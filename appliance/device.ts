@@ -1,0 +1,521 @@
+// The device: one node's whole protocol state — identity, peers, cryptokey routing, the index
+// table, the cookie checker, counters — driven by three inputs: packets from the TUN
+// (outbound), datagrams from UDP (inbound), and a periodic tick (timers). Every effect goes
+// through seams (send datagrams, write to the TUN, the clock), so the device runs in unit
+// tests with fakes and in the daemon with the real TUN and socket.
+//
+// Stages, in the order they are defined below:
+//   outbound   tun packet → cryptokey route → keypair → seal → datagram batch
+//   inbound    datagram → type → transport: index → open → replay → allowed source → tun
+//                               handshake: mac1 → (under load) mac2 or cookie reply → noise
+//   handshake  initiate / retransmit / respond / complete, keypair rotation
+//   timers     WireGuard whitepaper §6: rekey, keepalives, give-up, key erasure
+
+import { createInitiation, consumeInitiation, createResponse, consumeResponse, type StaticIdentity } from './noise/handshake.ts';
+import { CookieChecker } from './noise/cookie.ts';
+import { dh, publicKeyOf } from './noise/crypto.ts';
+import { tai64nNow, tai64nAfter } from './noise/tai64n.ts';
+import {
+  MESSAGE_INITIATION,
+  MESSAGE_RESPONSE,
+  MESSAGE_COOKIE_REPLY,
+  INITIATION_SIZE,
+  RESPONSE_SIZE,
+  COOKIE_REPLY_SIZE,
+} from './noise/constants.ts';
+import type { Config, TimerConfig } from './config/schema.ts';
+import { RouteTable } from './dataplane/route-table.ts';
+import { endpointSourceBytes, type Endpoint } from './dataplane/packet/addr.ts';
+import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './dataplane/packet/ip.ts';
+import {
+  MESSAGE_TRANSPORT,
+  TRANSPORT_HEADER,
+  TRANSPORT_MIN,
+  newTransportDatagram,
+  paddedLength,
+  readReceiverIndex,
+  readCounter,
+} from './dataplane/packet/transport.ts';
+import { IndexTable, randomU32 } from './session/index-table.ts';
+import { Keypair, REJECT_AFTER_MESSAGES } from './session/keypair.ts';
+import { Peer } from './session/peer.ts';
+
+/** §6.1: after this many retransmissions (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT) a handshake gives up. */
+const INITIATIONS_PER_SECOND = 50; // wireguard-go's per-peer flood guard on consumed initiations
+const RETRANSMIT_JITTER_MS = 334; // §6.1: up to 333 ms of jitter on each retransmission
+
+export interface DeviceSeams {
+  /** Sends datagrams: a flat list of (bytes, port, address) triples, as Bun's sendMany takes. */
+  sendMany(list: (Uint8Array | number | string)[]): void;
+  /** Writes one IP packet to the TUN; false when the kernel dropped it. */
+  tunWrite(packet: Uint8Array): boolean;
+  now(): number;
+  random?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface DeviceOptions {
+  /** Handshake messages per second above which mac2 (a cookie) is required (§5.3). */
+  handshakeLoadThreshold: number;
+}
+
+export interface Counters {
+  rxDatagrams: number;
+  txDatagrams: number;
+  dropMalformed: number;
+  dropUnknownIndex: number;
+  dropAuth: number;
+  dropReplay: number;
+  dropExpiredKeypair: number;
+  dropSourceNotAllowed: number;
+  dropNoRoute: number;
+  dropNoEndpoint: number;
+  dropTunFull: number;
+  handshakeInvalid: number;
+  handshakeReplay: number;
+  handshakeFlood: number;
+  initiationsSent: number;
+  initiationsReceived: number;
+  responsesSent: number;
+  responsesReceived: number;
+  cookieRepliesSent: number;
+  cookieRepliesReceived: number;
+  keepalivesSent: number;
+  keepalivesReceived: number;
+}
+
+interface IndexEntry {
+  peer: Peer;
+  keypair: Keypair | null; // null: a pending handshake's index
+}
+
+export class Device {
+  readonly identity: StaticIdentity;
+  readonly peers: Peer[] = [];
+  readonly counters: Counters = {
+    rxDatagrams: 0, txDatagrams: 0, dropMalformed: 0, dropUnknownIndex: 0, dropAuth: 0, dropReplay: 0,
+    dropExpiredKeypair: 0, dropSourceNotAllowed: 0, dropNoRoute: 0, dropNoEndpoint: 0, dropTunFull: 0,
+    handshakeInvalid: 0, handshakeReplay: 0, handshakeFlood: 0, initiationsSent: 0, initiationsReceived: 0,
+    responsesSent: 0, responsesReceived: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0,
+    keepalivesSent: 0, keepalivesReceived: 0,
+  };
+  private readonly byKey = new Map<string, Peer>();
+  private readonly routes = new RouteTable<Peer>();
+  private readonly indices: IndexTable<IndexEntry>;
+  private readonly cookies: CookieChecker;
+  private readonly out: (Uint8Array | number | string)[] = [];
+  private readonly t: { [K in keyof TimerConfig]: number };
+  private loadWindowStart = 0;
+  private loadCount = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly seams: DeviceSeams,
+    private readonly options: DeviceOptions = { handshakeLoadThreshold: 128 },
+  ) {
+    const privateKey = config.interface.privateKey;
+    this.identity = { privateKey, publicKey: publicKeyOf(privateKey) };
+    this.indices = new IndexTable<IndexEntry>(seams.random ?? randomU32);
+    this.cookies = new CookieChecker(this.identity.publicKey, { now: seams.now });
+    const tc = config.timers;
+    this.t = {
+      rekeyAfterTime: tc.rekeyAfterTime * 1000,
+      rejectAfterTime: tc.rejectAfterTime * 1000,
+      rekeyAttemptTime: tc.rekeyAttemptTime * 1000,
+      rekeyTimeout: tc.rekeyTimeout * 1000,
+      keepaliveTimeout: tc.keepaliveTimeout * 1000,
+      rekeyAfterMessages: Number(tc.rekeyAfterMessages),
+    };
+    for (const pc of config.peers) {
+      const ss = dh(privateKey, pc.publicKey) ?? undefined;
+      const peer = new Peer(pc.name, pc.publicKey, pc.presharedKey, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, seams.now);
+      this.peers.push(peer);
+      this.byKey.set(keyId(pc.publicKey), peer);
+      for (const prefix of pc.allowedIps) this.routes.insert(prefix, peer);
+    }
+  }
+
+  /** Start-up: reach every peer with a known endpoint now, so a restarted node is back at once. */
+  start(): void {
+    for (const peer of this.peers) if (peer.endpoint) this.initiate(peer, false);
+    this.flush();
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  /** Packets read from the TUN; the views are only valid during the call. */
+  outbound(packets: Uint8Array[], count: number): void {
+    const now = this.seams.now();
+    for (let i = 0; i < count; i++) {
+      const pkt = packets[i];
+      if (!pkt) continue;
+      const version = ipVersion(pkt, pkt.length);
+      if (version === 0) {
+        this.counters.dropMalformed++;
+        continue;
+      }
+      const peer = this.routes.lookup(pkt, dstOffset(version), version);
+      if (!peer) {
+        this.counters.dropNoRoute++;
+        continue;
+      }
+      this.sendData(peer, pkt, now);
+    }
+    this.flush();
+  }
+
+  private sendData(peer: Peer, pkt: Uint8Array, now: number): void {
+    const kp = this.sendingKeypair(peer, now);
+    if (!kp || !peer.endpoint) {
+      if (pkt.length > 0) peer.stage(pkt);
+      if (!peer.endpoint) this.counters.dropNoEndpoint++;
+      else this.initiate(peer, false);
+      return;
+    }
+    this.seal(peer, kp, pkt, now);
+    // §6.2: the initiator rekeys after REKEY_AFTER_TIME or REKEY_AFTER_MESSAGES.
+    if (kp.isInitiator && (now - kp.createdMs >= this.t.rekeyAfterTime || kp.sendCounter >= this.t.rekeyAfterMessages)) {
+      this.initiate(peer, false);
+    }
+  }
+
+  private sendingKeypair(peer: Peer, now: number): Keypair | null {
+    const kp = peer.current;
+    if (!kp) return null;
+    if (now - kp.createdMs >= this.t.rejectAfterTime || kp.sendCounter >= REJECT_AFTER_MESSAGES) return null;
+    return kp;
+  }
+
+  private seal(peer: Peer, kp: Keypair, pkt: Uint8Array, now: number): void {
+    const ep = peer.endpoint;
+    if (!ep) return;
+    const counter = kp.sendCounter++;
+    const padded = paddedLength(pkt.length, this.config.interface.mtu);
+    const dgram = newTransportDatagram(kp.remoteIndex, counter, padded);
+    dgram.set(pkt, TRANSPORT_HEADER);
+    kp.sealInPlace(counter, dgram, TRANSPORT_HEADER, padded);
+    this.queue(dgram, ep);
+    peer.lastSentMs = now;
+    peer.keepaliveDueMs = 0; // any authenticated packet sent cancels the passive keepalive
+    if (pkt.length > 0) {
+      peer.stats.txPackets++;
+      peer.stats.txBytes += pkt.length;
+      // §6.2: data sent with no authenticated reply for KEEPALIVE + REKEY_TIMEOUT → new handshake.
+      if (peer.newHandshakeDueMs === 0) peer.newHandshakeDueMs = now + this.t.keepaliveTimeout + this.t.rekeyTimeout;
+    } else {
+      this.counters.keepalivesSent++;
+    }
+  }
+
+  private sendKeepalive(peer: Peer, now: number): void {
+    const kp = this.sendingKeypair(peer, now);
+    if (kp && peer.endpoint) this.seal(peer, kp, EMPTY, now);
+    else if (peer.endpoint) this.initiate(peer, false);
+  }
+
+  private flushStaged(peer: Peer, now: number): void {
+    const staged = peer.staged;
+    if (staged.length === 0) return;
+    peer.staged = [];
+    for (const pkt of staged) this.sendData(peer, pkt, now);
+  }
+
+  private queue(dgram: Uint8Array, ep: Endpoint): void {
+    this.out.push(dgram, ep.port, ep.address);
+  }
+
+  /** Hands the datagrams queued so far to the socket in one call. */
+  flush(): void {
+    if (this.out.length === 0) return;
+    this.counters.txDatagrams += this.out.length / 3;
+    this.seams.sendMany(this.out);
+    this.out.length = 0;
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  /** One datagram from the socket. `data` may be modified in place. */
+  inbound(data: Uint8Array, port: number, address: string): void {
+    this.counters.rxDatagrams++;
+    const now = this.seams.now();
+    const type = data.length >= 4 && data[1] === 0 && data[2] === 0 && data[3] === 0 ? data[0] : 0;
+    const source: Endpoint = { family: address.includes(':') ? 6 : 4, address, port };
+    switch (type) {
+      case MESSAGE_TRANSPORT:
+        if (data.length >= TRANSPORT_MIN) this.receiveTransport(data, source, now);
+        else this.counters.dropMalformed++;
+        break;
+      case MESSAGE_INITIATION:
+        if (data.length === INITIATION_SIZE) this.receiveInitiation(data, source, now);
+        else this.counters.dropMalformed++;
+        break;
+      case MESSAGE_RESPONSE:
+        if (data.length === RESPONSE_SIZE) this.receiveResponse(data, source, now);
+        else this.counters.dropMalformed++;
+        break;
+      case MESSAGE_COOKIE_REPLY:
+        if (data.length === COOKIE_REPLY_SIZE) this.receiveCookieReply(data);
+        else this.counters.dropMalformed++;
+        break;
+      default:
+        this.counters.dropMalformed++;
+    }
+    this.flush();
+  }
+
+  private receiveTransport(data: Uint8Array, source: Endpoint, now: number): void {
+    const entry = this.indices.get(readReceiverIndex(data));
+    const kp = entry?.keypair;
+    if (!entry || !kp) {
+      this.counters.dropUnknownIndex++;
+      return;
+    }
+    const counter = readCounter(data);
+    if (counter < 0 || now - kp.createdMs >= this.t.rejectAfterTime) {
+      this.counters.dropExpiredKeypair++;
+      return;
+    }
+    if (!kp.openInPlace(counter, data, TRANSPORT_HEADER, data.length)) {
+      this.counters.dropAuth++;
+      return;
+    }
+    if (!kp.replay.accept(counter, REJECT_AFTER_MESSAGES)) {
+      this.counters.dropReplay++;
+      return;
+    }
+    const peer = entry.peer;
+    if (peer.next === kp) this.promoteNext(peer, now);
+    peer.endpoint = source; // roaming: the endpoint follows the latest authenticated packet (§2)
+    peer.lastReceivedMs = now;
+    peer.newHandshakeDueMs = 0;
+    // §6.2: an initiator whose keys near REJECT_AFTER_TIME rekeys on receive too.
+    if (kp.isInitiator && peer.handshake === null &&
+        now - kp.createdMs >= this.t.rejectAfterTime - this.t.keepaliveTimeout - this.t.rekeyTimeout) {
+      this.initiate(peer, false);
+    }
+    const len = data.length - TRANSPORT_HEADER - 16;
+    if (len === 0) {
+      this.counters.keepalivesReceived++;
+      return;
+    }
+    if (peer.keepaliveDueMs === 0) peer.keepaliveDueMs = now + this.t.keepaliveTimeout;
+    const pkt = data.subarray(TRANSPORT_HEADER, TRANSPORT_HEADER + len);
+    const version = ipVersion(pkt, len);
+    const ipLen = version === 0 ? 0 : ipPacketLength(pkt, len, version);
+    if (version === 0 || ipLen === 0) {
+      this.counters.dropMalformed++;
+      return;
+    }
+    if (this.routes.lookup(pkt, srcOffset(version), version) !== peer) {
+      this.counters.dropSourceNotAllowed++;
+      return;
+    }
+    peer.stats.rxPackets++;
+    peer.stats.rxBytes += ipLen;
+    if (!this.seams.tunWrite(pkt.subarray(0, ipLen))) this.counters.dropTunFull++;
+  }
+
+  /** §5.3: under load, a handshake message must carry a valid mac2, else it gets a cookie reply. */
+  private admitHandshake(msg: Uint8Array, source: Endpoint, now: number): boolean {
+    if (!this.cookies.checkMac1(msg)) {
+      this.counters.handshakeInvalid++;
+      return false;
+    }
+    if (now - this.loadWindowStart >= 1000) {
+      this.loadWindowStart = now;
+      this.loadCount = 0;
+    }
+    this.loadCount++;
+    if (this.loadCount <= this.options.handshakeLoadThreshold) return true;
+    const src = endpointSourceBytes(source);
+    if (this.cookies.checkMac2(msg, src)) return true;
+    this.queue(this.cookies.createReply(msg, src), source);
+    this.counters.cookieRepliesSent++;
+    return false;
+  }
+
+  private receiveInitiation(msg: Uint8Array, source: Endpoint, now: number): void {
+    if (!this.admitHandshake(msg, source, now)) return;
+    const got = consumeInitiation({ local: this.identity, message: msg });
+    const peer = got ? this.byKey.get(keyId(got.remoteStatic)) : undefined;
+    if (!got || !peer) {
+      this.counters.handshakeInvalid++;
+      return;
+    }
+    if (peer.lastTimestamp && !tai64nAfter(got.timestamp, peer.lastTimestamp)) {
+      this.counters.handshakeReplay++;
+      return;
+    }
+    if (now - peer.lastInitiationConsumedMs < 1000 / INITIATIONS_PER_SECOND) {
+      this.counters.handshakeFlood++;
+      return;
+    }
+    peer.lastTimestamp = got.timestamp;
+    peer.lastInitiationConsumedMs = now;
+    this.counters.initiationsReceived++;
+    peer.endpoint = source;
+
+    const entry: IndexEntry = { peer, keypair: null };
+    const localIndex = this.indices.allocate(entry);
+    const { message, keys } = createResponse({ handshake: got.handshake, presharedKey: peer.presharedKey, senderIndex: localIndex });
+    peer.cookie.addMacs(message);
+    const kp = new Keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now);
+    entry.keypair = kp;
+    this.retire(peer.next);
+    peer.next = kp;
+    this.queue(message, source);
+    this.counters.responsesSent++;
+    peer.lastSentMs = now;
+    peer.lastReceivedMs = now;
+  }
+
+  private receiveResponse(msg: Uint8Array, source: Endpoint, now: number): void {
+    if (!this.admitHandshake(msg, source, now)) return;
+    const receiver = readReceiverIndex(msg);
+    const entry = this.indices.get(receiver);
+    const peer = entry?.peer;
+    if (!entry || entry.keypair || !peer || !peer.handshake || peer.handshakeIndex !== receiver) {
+      this.counters.handshakeInvalid++;
+      return;
+    }
+    const got = consumeResponse({ handshake: peer.handshake, message: msg, presharedKey: peer.presharedKey });
+    if (!got) {
+      this.counters.handshakeInvalid++;
+      return;
+    }
+    this.counters.responsesReceived++;
+    const kp = new Keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now);
+    entry.keypair = kp;
+    peer.handshake = null;
+    peer.handshakeIndex = 0;
+    peer.handshakeAttempts = 0;
+    peer.retransmitDueMs = 0;
+    peer.endpoint = source;
+    peer.lastReceivedMs = now;
+    peer.newHandshakeDueMs = 0;
+    this.retire(peer.next);
+    peer.next = null;
+    this.rotate(peer, kp, now);
+    // Confirm the keys to the responder at once: staged data, or a keepalive (§6.5).
+    if (peer.staged.length > 0) this.flushStaged(peer, now);
+    else this.sendKeepalive(peer, now);
+  }
+
+  private receiveCookieReply(msg: Uint8Array): void {
+    const entry = this.indices.get(readReceiverIndex(msg));
+    if (entry && entry.peer.cookie.consumeReply(msg)) this.counters.cookieRepliesReceived++;
+    else this.counters.handshakeInvalid++;
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  /** Sends a handshake initiation, at most once per REKEY_TIMEOUT unless retransmitting (§6.1). */
+  private initiate(peer: Peer, isRetry: boolean): void {
+    const now = this.seams.now();
+    if (!isRetry) {
+      if (peer.handshake) return; // one in flight already; its retransmissions carry on
+      peer.handshakeAttempts = 0;
+    }
+    if (!isRetry && now - peer.lastInitiationSentMs < this.t.rekeyTimeout) return;
+    const ep = peer.endpoint;
+    if (!ep) return;
+    if (peer.handshakeIndex) this.indices.delete(peer.handshakeIndex);
+    const localIndex = this.indices.allocate({ peer, keypair: null });
+    const { message, handshake } = createInitiation({
+      local: this.identity,
+      remoteStatic: peer.publicKey,
+      senderIndex: localIndex,
+      timestamp: tai64nNow(Date.now()),
+      precomputedStaticStatic: peer.precomputedStaticStatic,
+    });
+    peer.cookie.addMacs(message);
+    peer.handshake = handshake;
+    peer.handshakeIndex = localIndex;
+    peer.lastInitiationSentMs = now;
+    const jitter = Math.floor(((this.seams.random ?? randomU32)() / 0x1_0000_0000) * RETRANSMIT_JITTER_MS);
+    peer.retransmitDueMs = now + this.t.rekeyTimeout + jitter;
+    peer.lastSentMs = now;
+    this.queue(message, ep);
+    this.counters.initiationsSent++;
+  }
+
+  /** New initiator keys: current → previous, new → current (§5.4.5 / wireguard-go BeginSymmetricSession). */
+  private rotate(peer: Peer, kp: Keypair, now: number): void {
+    this.retire(peer.previous);
+    peer.previous = peer.current;
+    peer.current = kp;
+    peer.stats.handshakes++;
+    peer.stats.lastHandshakeMs = now;
+  }
+
+  /** The responder's keys are confirmed by the initiator's first transport message. */
+  private promoteNext(peer: Peer, now: number): void {
+    const kp = peer.next;
+    if (!kp) return;
+    kp.confirmed = true;
+    peer.next = null;
+    this.rotate(peer, kp, now);
+    this.flushStaged(peer, now);
+  }
+
+  private retire(kp: Keypair | null): void {
+    if (!kp) return;
+    this.indices.delete(kp.localIndex);
+    kp.wipe();
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /** Called periodically (the daemon: every 100 ms); each branch is one timer of §6. */
+  tick(): void {
+    const now = this.seams.now();
+    for (const peer of this.peers) {
+      // Retransmit an unanswered initiation, or give up after REKEY_ATTEMPT_TIME.
+      if (peer.handshake && peer.retransmitDueMs && now >= peer.retransmitDueMs) {
+        if (++peer.handshakeAttempts > Math.ceil(this.t.rekeyAttemptTime / this.t.rekeyTimeout)) {
+          this.log(`peer ${peer.name}: handshake did not complete after ${this.t.rekeyAttemptTime / 1000} s; dropping ${peer.staged.length} waiting packets`);
+          this.indices.delete(peer.handshakeIndex);
+          peer.handshake = null;
+          peer.handshakeIndex = 0;
+          peer.retransmitDueMs = 0;
+          peer.staged = [];
+        } else {
+          this.initiate(peer, true);
+        }
+      }
+      // Passive keepalive: data came in and nothing went out for KEEPALIVE_TIMEOUT.
+      if (peer.keepaliveDueMs && now >= peer.keepaliveDueMs) {
+        peer.keepaliveDueMs = 0;
+        this.sendKeepalive(peer, now);
+      }
+      // Data went out and nothing authenticated came back: the peer may have lost its keys.
+      if (peer.newHandshakeDueMs && now >= peer.newHandshakeDueMs) {
+        peer.newHandshakeDueMs = 0;
+        this.initiate(peer, false);
+      }
+      // Persistent keepalive holds NAT mappings open.
+      if (peer.persistentKeepalive > 0 && peer.endpoint && now - peer.lastSentMs >= peer.persistentKeepalive * 1000) {
+        this.sendKeepalive(peer, now);
+      }
+      // Erase keys nobody renewed for REJECT_AFTER_TIME × 3 (§6.3).
+      const newest = peer.current ?? peer.next;
+      if (newest && now - newest.createdMs >= this.t.rejectAfterTime * 3) {
+        this.retire(peer.current);
+        this.retire(peer.previous);
+        this.retire(peer.next);
+        peer.current = peer.previous = peer.next = null;
+      }
+    }
+    this.flush();
+  }
+
+  private log(line: string): void {
+    this.seams.log?.(line);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function keyId(key: Uint8Array): string {
+  return Buffer.from(key).toString('base64');
+}
