@@ -15,6 +15,7 @@ import { createInitiation, consumeInitiation, createResponse, consumeResponse, t
 import { CookieChecker } from './noise/cookie.ts';
 import { dh, publicKeyOf } from './noise/crypto.ts';
 import { tai64nNow, tai64nAfter } from './noise/tai64n.ts';
+import { readReceiverIndex as readHandshakeReceiver } from './noise/messages.ts';
 import {
   MESSAGE_INITIATION,
   MESSAGE_RESPONSE,
@@ -371,7 +372,7 @@ export class Device {
 
   private receiveResponse(msg: Uint8Array, source: Endpoint, now: number): void {
     if (!this.admitHandshake(msg, source, now)) return;
-    const receiver = readReceiverIndex(msg);
+    const receiver = readHandshakeReceiver(msg) ?? 0;
     const entry = this.indices.get(receiver);
     const peer = entry?.peer;
     if (!entry || entry.keypair || !peer || !peer.handshake || peer.handshakeIndex !== receiver) {
@@ -402,7 +403,7 @@ export class Device {
   }
 
   private receiveCookieReply(msg: Uint8Array): void {
-    const entry = this.indices.get(readReceiverIndex(msg));
+    const entry = this.indices.get(readHandshakeReceiver(msg) ?? 0);
     if (entry && entry.peer.cookie.consumeReply(msg)) this.counters.cookieRepliesReceived++;
     else this.counters.handshakeInvalid++;
   }

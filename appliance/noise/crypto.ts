@@ -88,7 +88,7 @@ function kdf(key: Uint8Array, input: Uint8Array, n: 1 | 2 | 3): Uint8Array[] {
   assertBytes(input, 'kdf input');
   const prk = hmac(key, input);
   const out: Uint8Array[] = [];
-  let previous = new Uint8Array(0);
+  let previous: Uint8Array = new Uint8Array(0);
   const block = new Uint8Array(HASH_SIZE + 1);
   for (let i = 1; i <= n; i++) {
     block.set(previous, 0);

@@ -1,0 +1,269 @@
+// Two devices wired back to back through fake UDP and TUN, driven by a fake clock: the whole
+// protocol state machine (handshake, data, replay, rekey, restart, cookies) without root.
+
+import { describe, expect, test } from 'bun:test';
+import { Device, type DeviceOptions } from '../../appliance/device.ts';
+import { parseConfigText } from '../../appliance/config/load.ts';
+import { encodeKey } from '../../appliance/config/schema.ts';
+import { generatePrivateKey, publicKeyOf } from '../../appliance/noise/crypto.ts';
+
+interface Node {
+  dev: Device;
+  tunOut: Uint8Array[]; // packets written to the TUN
+  wire: { data: Uint8Array; port: number; address: string }[]; // datagrams sent
+}
+
+const A_ADDR = '192.168.77.1';
+const B_ADDR = '192.168.77.2';
+
+function ipv4(src: string, dst: string, payload: number[]): Uint8Array {
+  const len = 20 + payload.length;
+  const p = new Uint8Array(len);
+  p[0] = 0x45;
+  p[2] = len >> 8;
+  p[3] = len & 0xff;
+  p[8] = 64;
+  p[9] = 17;
+  p.set(src.split('.').map(Number), 12);
+  p.set(dst.split('.').map(Number), 16);
+  p.set(payload, 20);
+  return p;
+}
+
+/** A and B back to back; `optionsB` applies to B only (the responder). */
+function makePair(opts: { timers?: string; optionsB?: DeviceOptions; clock: { t: number } }) {
+  const ka = generatePrivateKey();
+  const kb = generatePrivateKey();
+  const cfg = (self: Uint8Array, peer: Uint8Array, addr: string, peerAddr: string, peerNet: string, endpoint: boolean) =>
+    parseConfigText(`
+[interface]
+name = "t0"
+private_key = "${encodeKey(self)}"
+address = ["${addr}/24"]
+${opts.timers ?? ''}
+[[peer]]
+public_key = "${encodeKey(publicKeyOf(peer))}"
+allowed_ips = ["${peerNet}"]
+${endpoint ? `endpoint = "${peerAddr}:51820"` : ''}
+`);
+  const mk = (config: ReturnType<typeof cfg>, options?: DeviceOptions): Node => {
+    const node: Node = { dev: undefined as unknown as Device, tunOut: [], wire: [] };
+    node.dev = new Device(
+      config,
+      {
+        sendMany: (list) => {
+          for (let i = 0; i < list.length; i += 3) {
+            node.wire.push({ data: (list[i] as Uint8Array).slice(), port: list[i + 1] as number, address: list[i + 2] as string });
+          }
+        },
+        tunWrite: (p) => {
+          node.tunOut.push(p.slice());
+          return true;
+        },
+        now: () => opts.clock.t,
+      },
+      options,
+    );
+    return node;
+  };
+  const a = mk(cfg(ka, kb, '10.99.0.1', B_ADDR, '10.99.0.2/32', true));
+  const bConfig = cfg(kb, ka, '10.99.0.2', A_ADDR, '10.99.0.1/32', false);
+  const b = mk(bConfig, opts.optionsB);
+  /** A fresh B with the same config: B after a restart. */
+  const restartB = (): void => {
+    const n = mk(bConfig, opts.optionsB);
+    b.dev = n.dev;
+    b.tunOut = n.tunOut;
+    b.wire = n.wire;
+  };
+  /** Delivers everything on the wire until both sides are quiet; returns datagrams moved. */
+  const pump = (filter?: (from: 'a' | 'b', d: Uint8Array) => boolean): number => {
+    let moved = 0;
+    for (let round = 0; round < 20; round++) {
+      const fromA = a.wire.splice(0);
+      const fromB = b.wire.splice(0);
+      if (fromA.length + fromB.length === 0) break;
+      for (const d of fromA) if (!filter || filter('a', d.data)) { b.dev.inbound(d.data, 51820, A_ADDR); moved++; }
+      for (const d of fromB) if (!filter || filter('b', d.data)) { a.dev.inbound(d.data, 51820, B_ADDR); moved++; }
+    }
+    return moved;
+  };
+  return { a, b, pump, restartB };
+}
+
+const ping = ipv4('10.99.0.1', '10.99.0.2', [1, 2, 3, 4, 5]);
+const pong = ipv4('10.99.0.2', '10.99.0.1', [9, 8, 7]);
+
+describe('device: handshake and data', () => {
+  test('a packet to the peer triggers a handshake, then arrives intact; the reply comes back', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump } = makePair({ clock });
+    a.dev.outbound([ping], 1);
+    expect(a.wire.length).toBe(1); // the initiation; the packet is staged
+    expect(a.wire[0]?.data[0]).toBe(1);
+    pump();
+    expect(b.tunOut).toHaveLength(1);
+    expect(Buffer.from(b.tunOut[0] ?? [])).toEqual(Buffer.from(ping));
+    b.dev.outbound([pong], 1);
+    pump();
+    expect(a.tunOut.map((p) => Buffer.from(p))).toEqual([Buffer.from(pong)]);
+    expect(a.dev.peers[0]?.stats.handshakes).toBe(1);
+    expect(b.dev.peers[0]?.stats.handshakes).toBe(1);
+  });
+
+  test('the responder learns the initiator endpoint (roaming) and a packet with no route is counted', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump } = makePair({ clock });
+    a.dev.outbound([ping], 1);
+    pump();
+    expect(b.dev.peers[0]?.endpoint?.address).toBe(A_ADDR);
+    b.dev.outbound([ipv4('10.99.0.2', '10.1.2.3', [1])], 1);
+    expect(b.dev.counters.dropNoRoute).toBe(1);
+  });
+});
+
+describe('device: hostile input', () => {
+  test('a replayed transport datagram is dropped and counted', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump } = makePair({ clock });
+    a.dev.outbound([ping], 1);
+    pump();
+    a.dev.outbound([ping], 1);
+    const d = a.wire.splice(0)[0];
+    if (!d) throw new Error('no datagram');
+    const copy = d.data.slice();
+    b.dev.inbound(d.data, 51820, A_ADDR);
+    b.dev.inbound(copy, 51820, A_ADDR);
+    expect(b.tunOut).toHaveLength(2);
+    expect(b.dev.counters.dropReplay).toBe(1);
+  });
+
+  test('a bit-flipped transport datagram fails authentication and is counted', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump } = makePair({ clock });
+    a.dev.outbound([ping], 1);
+    pump();
+    a.dev.outbound([ping], 1);
+    const d = a.wire.splice(0)[0];
+    if (!d) throw new Error('no datagram');
+    d.data[20] = (d.data[20] ?? 0) ^ 0x01;
+    b.dev.inbound(d.data, 51820, A_ADDR);
+    expect(b.tunOut).toHaveLength(1);
+    expect(b.dev.counters.dropAuth).toBe(1);
+  });
+
+  test('garbage of every size is counted and dropped without throwing', () => {
+    const clock = { t: 1000 };
+    const { b } = makePair({ clock });
+    for (let n = 0; n < 300; n++) {
+      const g = crypto.getRandomValues(new Uint8Array(n));
+      if (n > 4 && n % 3 === 0) g[0] = 1 + (n % 4); // plausible types too
+      if (n > 4 && n % 3 === 0) g[1] = g[2] = g[3] = 0;
+      b.dev.inbound(g, 4444, '192.168.77.9');
+    }
+    expect(b.tunOut).toHaveLength(0);
+    expect(b.wire).toHaveLength(0); // never a reply to garbage
+    const c = b.dev.counters;
+    expect(c.dropMalformed + c.dropUnknownIndex + c.handshakeInvalid).toBe(300);
+  });
+
+  test('a replayed initiation is refused by its timestamp', () => {
+    const clock = { t: 1000 };
+    const { a, b } = makePair({ clock });
+    a.dev.outbound([ping], 1);
+    const init = a.wire.splice(0)[0];
+    if (!init) throw new Error('no initiation');
+    const copy = init.data.slice();
+    b.dev.inbound(init.data, 51820, A_ADDR);
+    clock.t += 5000;
+    b.dev.inbound(copy, 51820, A_ADDR);
+    expect(b.dev.counters.initiationsReceived).toBe(1);
+    expect(b.dev.counters.handshakeReplay).toBe(1);
+  });
+});
+
+describe('device: timers', () => {
+  test('rekey after REKEY_AFTER_TIME keeps data flowing with a new session', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump } = makePair({ clock, timers: '[timers]\nrekey_after_time = 3\nreject_after_time = 6' });
+    a.dev.outbound([ping], 1);
+    pump();
+    const first = a.dev.peers[0]?.current?.localIndex;
+    for (let s = 0; s < 10; s++) {
+      clock.t += 1000;
+      a.dev.outbound([ping], 1);
+      b.dev.outbound([pong], 1);
+      a.dev.tick();
+      b.dev.tick();
+      pump();
+    }
+    expect(b.tunOut).toHaveLength(11);
+    expect(a.tunOut).toHaveLength(10);
+    expect(a.dev.peers[0]?.stats.handshakes).toBeGreaterThanOrEqual(3);
+    expect(a.dev.peers[0]?.current?.localIndex).not.toBe(first);
+  });
+
+  test('a lost initiation is retransmitted after REKEY_TIMEOUT, then gives up after REKEY_ATTEMPT_TIME', () => {
+    const clock = { t: 1000 };
+    const { a } = makePair({ clock, timers: '[timers]\nrekey_timeout = 1\nrekey_attempt_time = 3' });
+    a.dev.outbound([ping], 1);
+    expect(a.wire.splice(0)).toHaveLength(1);
+    let sent = 0;
+    for (let i = 0; i < 100; i++) {
+      clock.t += 100;
+      a.dev.tick();
+      sent += a.wire.splice(0).length;
+    }
+    expect(sent).toBe(3);
+    expect(a.dev.peers[0]?.handshake).toBeNull();
+    expect(a.dev.peers[0]?.staged).toHaveLength(0);
+  });
+
+  test('a passive keepalive answers received data when nothing else goes back', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump } = makePair({ clock });
+    a.dev.outbound([ping], 1);
+    pump();
+    clock.t += 10_001;
+    b.dev.tick();
+    expect(b.dev.counters.keepalivesSent).toBe(1);
+    pump();
+    expect(a.dev.counters.keepalivesReceived).toBeGreaterThanOrEqual(1);
+  });
+
+  test('after the peer restarts (loses its keys) traffic resumes without operator action', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump, restartB } = makePair({ clock, timers: '[timers]\nkeepalive_timeout = 2\nrekey_timeout = 1' });
+    a.dev.outbound([ping], 1);
+    pump();
+    restartB();
+    for (let s = 0; s < 40 && b.tunOut.length < 3; s++) {
+      clock.t += 250;
+      a.dev.outbound([ping], 1);
+      a.dev.tick();
+      b.dev.tick();
+      pump();
+    }
+    expect(b.tunOut.length).toBeGreaterThanOrEqual(3);
+    expect(b.dev.counters.dropUnknownIndex).toBeGreaterThan(0); // old-session packets before the new handshake
+  });
+});
+
+describe('device: cookies under load', () => {
+  test('with load threshold 0 the responder answers with a cookie; the initiator retries with mac2 and completes', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump } = makePair({ clock, optionsB: { handshakeLoadThreshold: 0 }, timers: '[timers]\nrekey_timeout = 1' });
+    a.dev.outbound([ping], 1);
+    pump();
+    expect(b.dev.counters.cookieRepliesSent).toBe(1);
+    expect(a.dev.counters.cookieRepliesReceived).toBe(1);
+    expect(b.tunOut).toHaveLength(0);
+    for (let i = 0; i < 15; i++) {
+      clock.t += 100;
+      a.dev.tick();
+      pump();
+    }
+    expect(b.tunOut).toHaveLength(1);
+    expect(b.dev.counters.cookieRepliesSent).toBe(1); // the retry carried a valid mac2
+  });
+});
