@@ -1,5 +1,6 @@
 /* UDP load generator for scripts/bench/tun-io.ts: sends `size`-byte datagrams to ip:port with
- * sendmmsg in batches of 64 for `ms` milliseconds. Compiled by bun:ffi `cc`; no system headers. */
+ * sendmmsg in batches of 64 for `ms` milliseconds
+ * or until `max` are sent. Compiled by bun:ffi `cc`; no system headers. */
 typedef unsigned long size_t;
 struct iovec { void *base; size_t len; };
 struct msghdr { void *name; unsigned namelen; struct iovec *iov; size_t iovlen; void *control; size_t controllen; int flags; };
@@ -17,7 +18,7 @@ static unsigned char payload[65536];
 static long now_ms(void) { struct timespec t; clock_gettime(1, &t); return t.sec * 1000 + t.nsec / 1000000; }
 
 /* ip_be and port_be in network byte order. Returns datagrams sent, or -1 on setup failure. */
-long blast(unsigned ip_be, unsigned port_be, int size, int ms) {
+long blast(unsigned ip_be, unsigned port_be, int size, int ms, long max) {
   struct sockaddr_in a;
   struct iovec iov[64];
   struct mmsghdr m[64];
@@ -35,8 +36,9 @@ long blast(unsigned ip_be, unsigned port_be, int size, int ms) {
   }
   long sent = 0;
   long end = now_ms() + ms;
-  while (now_ms() < end) {
-    int n = sendmmsg(fd, m, 64, 0);
+  while (sent < max && now_ms() < end) {
+    long left = max - sent;
+    int n = sendmmsg(fd, m, left < 64 ? (unsigned)left : 64, 0);
     if (n > 0) sent += n;
   }
   close(fd);

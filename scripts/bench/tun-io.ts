@@ -1,6 +1,7 @@
 // TUN read/write throughput of each variant in one run. Run through scripts/bench/tun-io.sh,
 // which makes a private network namespace; this file expects to already be inside one.
 //
+// Drain: the TUN queue is filled first, then drained by the reader alone (its capacity).
 // Reads: a child process floods 10.200.0.2 (routed to the TUN) with 1,400-byte UDP datagrams
 // (1,428-byte IP packets) for SECONDS; we count packets delivered to onBatch and check every
 // length. Writes: we write 1,428-byte IPv4/UDP packets to 10.200.0.1:9999 for SECONDS, where a
@@ -28,8 +29,8 @@ function sh(cmd: string[]): void {
 interface Row { group: string; variant: string; packets: number; seconds: number; cpuUs: number; note: string }
 const rows: Row[] = [];
 
-function senderProcess(): Bun.Subprocess<'ignore', 'pipe', 'inherit'> {
-  return Bun.spawn([process.execPath, new URL('./tun-io-sender.ts', import.meta.url).pathname, '10.200.0.2', '9', String(PAYLOAD), String(SECONDS * 1000)], {
+function senderProcess(max = 1e12): Bun.Subprocess<'ignore', 'pipe', 'inherit'> {
+  return Bun.spawn([process.execPath, new URL('./tun-io-sender.ts', import.meta.url).pathname, '10.200.0.2', '9', String(PAYLOAD), String(SECONDS * 1000), String(max)], {
     stdin: 'ignore', stdout: 'pipe', stderr: 'inherit',
   });
 }
@@ -56,6 +57,85 @@ async function benchReader(fd: number, mode: 'cc' | 'ffi'): Promise<void> {
     group: 'read', variant: mode === 'cc' ? 'Worker + cc batch read (64) → SAB ring' : 'Worker + FFI read per packet → SAB ring',
     packets, seconds, cpuUs: cpu.user + cpu.system,
     note: `sent ${sent}, ${(reader.stats.packets / Math.max(batches, 1)).toFixed(1)} pkts/batch, ringFull ${ringFull}, bad lengths ${bad}`,
+  });
+}
+
+/** Reader capacity alone: fill the TUN queue (txqueuelen QUEUE) while nothing reads, then time
+ * the drain from the first delivered batch to the last packet; median of ROUNDS. */
+const QUEUE = 32_768;
+const FILL = 30_000;
+const ROUNDS = 5;
+
+async function prefill(): Promise<number> {
+  const sender = senderProcess(FILL);
+  return Number(await new Response(sender.stdout).text());
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function benchDrain(fd: number, mode: 'cc' | 'ffi'): Promise<void> {
+  const rates: number[] = [];
+  let cpuPerPacket = 0;
+  let bad = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    await prefill();
+    const reader = new TunReader(fd, { mode });
+    let first = 0, last = 0, got = 0, cpu0 = process.cpuUsage();
+    const done = Promise.withResolvers<void>();
+    reader.start((packets, count) => {
+      if (got === 0) {
+        first = performance.now();
+        cpu0 = process.cpuUsage();
+      }
+      for (let i = 0; i < count; i++) if (packets[i]!.byteLength !== IP_LEN) bad++;
+      got += count;
+      if (got >= FILL) {
+        last = performance.now();
+        done.resolve();
+      }
+    });
+    await Promise.race([done.promise, Bun.sleep(5000)]);
+    const cpu = process.cpuUsage(cpu0);
+    await reader.stop();
+    if (last > 0) {
+      rates.push(got / ((last - first) / 1000));
+      cpuPerPacket = (cpu.user + cpu.system) / got;
+    }
+  }
+  const pps = median(rates);
+  rows.push({
+    group: 'drain', variant: mode === 'cc' ? 'Worker + cc batch read (64) → SAB ring' : 'Worker + FFI read per packet → SAB ring',
+    packets: pps, seconds: 1, cpuUs: cpuPerPacket * pps,
+    note: `median of ${rates.length} drains of ${FILL}: ${rates.map((r) => (r / 1000).toFixed(0)).join('/')} k, bad lengths ${bad}`,
+  });
+}
+
+async function benchDrainMainThread(fd: number, timeoutMs: number): Promise<void> {
+  const slots = 64, slotSize = 2048;
+  const data = new Uint8Array(slots * slotSize);
+  const lens = new Int32Array(slots);
+  const rates: number[] = [];
+  let bad = 0, errors = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    await prefill();
+    let got = 0;
+    const t0 = performance.now();
+    while (got < FILL && performance.now() - t0 < 5000) {
+      const n = readBatch(fd, timeoutMs, data, lens, slots, slotSize, 0, slots);
+      if (n < 0) errors++;
+      for (let i = 0; i < n; i++) if (lens[i] !== IP_LEN) bad++;
+      if (n > 0) got += n;
+    }
+    rates.push(got / ((performance.now() - t0) / 1000));
+  }
+  const pps = median(rates);
+  rows.push({
+    group: 'drain', variant: `main thread cc batch read, poll timeout ${timeoutMs}`,
+    packets: pps, seconds: 1, cpuUs: NaN,
+    note: `${rates.map((r) => (r / 1000).toFixed(0)).join('/')} k, bad lengths ${bad}, errors ${errors}`,
   });
 }
 
@@ -118,6 +198,13 @@ async function main(): Promise<void> {
   await Bun.write(`/proc/sys/net/ipv6/conf/${NAME}/disable_ipv6`, '1');
   sh(['ip', 'link', 'set', NAME, 'up']);
 
+  sh(['ip', 'link', 'set', NAME, 'txqueuelen', String(QUEUE)]);
+  await benchDrain(tun.fd, 'ffi');
+  await benchDrain(tun.fd, 'cc');
+  await benchDrainMainThread(tun.fd, 0);
+  await benchDrainMainThread(tun.fd, 5);
+  sh(['ip', 'link', 'set', NAME, 'txqueuelen', '500']);
+
   await benchReader(tun.fd, 'ffi');
   await benchReader(tun.fd, 'cc');
   await benchMainThreadCc(tun.fd, 0);
@@ -145,7 +232,7 @@ async function main(): Promise<void> {
   tun.close();
 
   console.log(`TUN I/O, ${IP_LEN}-byte IP packets, ${SECONDS} s per variant (bun ${Bun.version})`);
-  for (const group of ['read', 'write']) {
+  for (const group of ['drain', 'read', 'write']) {
     const inGroup = rows.filter((r) => r.group === group);
     const ref = inGroup[0]!.packets / inGroup[0]!.seconds;
     for (const r of inGroup) {
