@@ -122,7 +122,7 @@ describe('lab helpers without processes', () => {
       timers: { rekey_after_time: 5 },
       peers: [{ name: 'b', publicKey: 'b'.repeat(43) + '=', endpoint: '192.168.77.2:51820', allowedIps: ['10.99.0.2/32'], persistentKeepalive: 25 }],
     });
-    const doc = parse(toml) as Record<string, Record<string, unknown>>;
+    const doc: Record<string, unknown> = parse(toml);
     expect(doc.interface).toEqual({
       name: 'wrn0',
       private_key: 'a'.repeat(43) + '=',
