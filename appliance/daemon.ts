@@ -23,6 +23,7 @@ export async function runDaemon(config: Config): Promise<void> {
   const tun = openTun(ifc.name);
   const startedMs = Date.now();
   let device: Device | undefined;
+  let udpErrors = 0;
   const socket = await Bun.udpSocket({
     hostname: '0.0.0.0',
     port: ifc.listenPort,
@@ -31,7 +32,10 @@ export async function runDaemon(config: Config): Promise<void> {
         device?.inbound(data, port, address);
       },
       error(_s, err) {
-        log(`udp: ${err.message}`);
+        // Bun reports ICMP errors (port unreachable while a peer restarts) here, sometimes
+        // with no error object. They are expected on a real network: count, never crash.
+        udpErrors++;
+        if (udpErrors <= 10 || udpErrors % 1000 === 0) log(`udp: ${err instanceof Error ? err.message : String(err)} (${udpErrors} so far)`);
       },
     },
   }).catch((e: Error) => {
@@ -75,7 +79,7 @@ export async function runDaemon(config: Config): Promise<void> {
       listenPort: socket.port,
       uptimeSeconds: Math.round((Date.now() - startedMs) / 1000),
       rssBytes: process.memoryUsage.rss(),
-      counters: dev.counters,
+      counters: { ...dev.counters, udpErrors },
       tun: { written: tun.stats.written, dropped: tun.stats.dropped, read: reader.stats },
       peers: dev.peers.map((p) => ({
         name: p.name,

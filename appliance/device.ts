@@ -55,11 +55,6 @@ export interface DeviceSeams {
   log?: (line: string) => void;
 }
 
-export interface DeviceOptions {
-  /** Handshake messages per second above which mac2 (a cookie) is required (§5.3). */
-  handshakeLoadThreshold: number;
-}
-
 export interface Counters {
   rxDatagrams: number;
   txDatagrams: number;
@@ -112,7 +107,6 @@ export class Device {
   constructor(
     private readonly config: Config,
     private readonly seams: DeviceSeams,
-    private readonly options: DeviceOptions = { handshakeLoadThreshold: 128 },
   ) {
     const privateKey = config.interface.privateKey;
     this.identity = { privateKey, publicKey: publicKeyOf(privateKey) };
@@ -327,7 +321,7 @@ export class Device {
       this.loadCount = 0;
     }
     this.loadCount++;
-    if (this.loadCount <= this.options.handshakeLoadThreshold) return true;
+    if (this.loadCount <= this.config.limits.cookieAfterHandshakesPerSecond) return true;
     const src = endpointSourceBytes(source);
     if (this.cookies.checkMac2(msg, src)) return true;
     this.queue(this.cookies.createReply(msg, src), source);

@@ -1,6 +1,8 @@
-/* Batched TUN I/O for bun:ffi `cc` (TinyCC). One FFI call moves up to `max` packets, so the
+/* Batched TUN reads for bun:ffi `cc` (TinyCC). One FFI call moves up to `max` packets, so the
  * per-call JS<->C transition is paid once per batch instead of once per packet.
  * No system headers: TinyCC inside Bun has none, so we declare the few libc calls we use.
+ * (Batched writes were measured too and did not clearly beat one FFI write per packet:
+ * scripts/bench/tun-io-write-batch.c.)
  * Return convention: >= 0 is a packet count; < 0 is -errno of a call that moved nothing. */
 
 typedef long ssize_t;
@@ -8,7 +10,6 @@ typedef unsigned long size_t;
 struct pollfd { int fd; short events; short revents; };
 extern int poll(struct pollfd *fds, unsigned long nfds, int timeout);
 extern ssize_t read(int fd, void *buf, size_t count);
-extern ssize_t write(int fd, const void *buf, size_t count);
 extern int *__errno_location(void);
 
 #define EINTR 4
@@ -48,39 +49,6 @@ int tun_read_batch(int fd, int timeout_ms, unsigned char *data, int *lens, int s
     }
     if (pr == 0) return 0;
     polled = 1;
-  }
-  return n;
-}
-
-/* Writes `count` packets whose addresses are in ptrs[] and lengths in lens[]. Stops at the first
- * error. Returns the number written; if the first write failed, -errno. */
-int tun_write_batch(int fd, unsigned char **ptrs, int *lens, int count) {
-  int n = 0;
-  while (n < count) {
-    ssize_t r = write(fd, ptrs[n], (size_t)lens[n]);
-    if (r < 0) {
-      int e = *__errno_location();
-      if (e == EINTR) continue;
-      return n > 0 ? n : -e;
-    }
-    n++;
-  }
-  return n;
-}
-
-/* Writes `count` packets laid out back to back in `data` with lengths in lens[]. */
-int tun_write_packed(int fd, unsigned char *data, int *lens, int count) {
-  int n = 0;
-  long off = 0;
-  while (n < count) {
-    ssize_t r = write(fd, data + off, (size_t)lens[n]);
-    if (r < 0) {
-      int e = *__errno_location();
-      if (e == EINTR) continue;
-      return n > 0 ? n : -e;
-    }
-    off += lens[n];
-    n++;
   }
   return n;
 }

@@ -38,6 +38,8 @@ export class TunReader {
   private readonly mode: 'cc' | 'ffi';
   private worker: Worker | undefined;
   private stopping: Promise<void> | undefined;
+  /** Resolves when the Worker has left its loop (reported 'stopped' or 'error'). */
+  private stopped: Promise<void> = Promise.resolve();
   private counts = { packets: 0, batches: 0 };
 
   constructor(
@@ -57,7 +59,8 @@ export class TunReader {
   /** Starts reading. packets[0..count) are views into the shared ring, valid only during the
    * callback (copy what you keep). Called on the main thread. A read error other than EAGAIN
    * (e.g. the device was deleted) stops the reader and is passed to onError (default: thrown
-   * from the event loop). */
+   * from the event loop). An exception thrown by onBatch ends delivery (the ring is released
+   * first) and surfaces as an unhandled rejection: it is a bug in the caller. */
   start(onBatch: (packets: Uint8Array[], count: number) => void, onError?: (error: SysError) => void): void {
     if (this.worker !== undefined) throw new Error('TunReader.start called twice: create a new TunReader to restart');
     const worker = new Worker(new URL('./tun-reader-worker.ts', import.meta.url).href);
@@ -80,8 +83,6 @@ export class TunReader {
     worker.postMessage(start);
     void this.deliver(onBatch);
   }
-
-  private stopped: Promise<void> = Promise.resolve();
 
   /** Stops the Worker (within one poll interval, ≤ 100 ms) and the delivery loop. Idempotent. */
   stop(): Promise<void> {

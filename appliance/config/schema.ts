@@ -43,7 +43,13 @@ export interface Config {
   };
   control: { socket: string };
   timers: TimerConfig;
+  limits: LimitsConfig;
   peers: PeerConfig[];
+}
+
+export interface LimitsConfig {
+  /** Handshake messages per second above which a valid mac2 (a cookie) is required (§5.3). */
+  cookieAfterHandshakesPerSecond: number;
 }
 
 export const DEFAULT_TIMERS: TimerConfig = {
@@ -134,7 +140,7 @@ function prefixes(list: string[], field: string): Prefix[] {
  */
 export function validateConfig(doc: unknown, readFile: (path: string) => string): Config {
   const root = table(doc, '(top level)');
-  rejectUnknown(root, '', ['interface', 'control', 'timers', 'peer']);
+  rejectUnknown(root, '', ['interface', 'control', 'timers', 'limits', 'peer']);
 
   const ifc = table(root.interface ?? {}, 'interface');
   rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire']);
@@ -181,6 +187,12 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
     throw new ConfigError('timers.reject_after_time', 'must be larger than timers.rekey_after_time');
   }
 
+  const lim = table(root.limits ?? {}, 'limits');
+  rejectUnknown(lim, 'limits', ['cookie_after_handshakes_per_second']);
+  const limits: LimitsConfig = {
+    cookieAfterHandshakesPerSecond: int(lim, 'cookie_after_handshakes_per_second', 'limits', 128, 0, 1_000_000),
+  };
+
   const rawPeers = root.peer ?? [];
   if (!Array.isArray(rawPeers)) throw new ConfigError('peer', 'expected [[peer]] sections');
   const peers = rawPeers.map((raw, i): PeerConfig => {
@@ -220,6 +232,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
     },
     control: { socket: str(ctl, 'socket', 'control', DEFAULT_CONTROL_SOCKET) },
     timers,
+    limits,
     peers,
   };
 }

@@ -13,7 +13,8 @@
 
 import { openTun } from '../../ffi/tun.ts';
 import { TunReader } from '../../ffi/tun-reader.ts';
-import { BatchWriter, readBatch, writePacked } from '../../ffi/tun-batch.ts';
+import { readBatch } from '../../ffi/tun-batch.ts';
+import { BatchWriter, writePacked } from './tun-io-write-batch.ts';
 import { ipv4Udp } from '../../test/netns/tun-packet.ts';
 
 const SECONDS = Number(process.env.TUN_BENCH_SECONDS ?? 2);

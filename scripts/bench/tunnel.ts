@@ -24,6 +24,7 @@ const TUNNEL_MTU = 1440;
 interface Figures {
   tcp1_mbps: number | null;
   tcp4_mbps: number | null;
+  udp_tx_pps: number | null;
   udp_rx_pps: number | null;
   udp_loss_pct: number | null;
   rtt_ms: number | null;
@@ -56,7 +57,7 @@ function num(v: unknown, what: string): number {
 }
 
 async function measure(lab: Lab, ns: string, target: string): Promise<Figures> {
-  const f: Figures = { tcp1_mbps: null, tcp4_mbps: null, udp_rx_pps: null, udp_loss_pct: null, rtt_ms: null, errors: [] };
+  const f: Figures = { tcp1_mbps: null, tcp4_mbps: null, udp_tx_pps: null, udp_rx_pps: null, udp_loss_pct: null, rtt_ms: null, errors: [] };
   const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
     try {
       await fn();
@@ -64,6 +65,13 @@ async function measure(lab: Lab, ns: string, target: string): Promise<Figures> {
       f.errors.push(`${what}: ${firstLine(e)}`);
     }
   };
+  // Ping first: after the UDP flood, queues still draining would inflate the RTT.
+  await attempt('ping', async () => {
+    const r = await lab.exec(ns, ['ping', '-q', '-c', '20', '-i', '0.05', '-W', '2', target], { check: false, timeoutMs: 30_000 });
+    const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
+    if (m?.[1] === undefined) throw new LabError('exec-failed', `ping got no reply: ${r.stdout.trim().split('\n').pop()}`);
+    f.rtt_ms = Number(m[1]);
+  });
   await attempt('tcp1', async () => {
     const end = await iperf(lab, ns, target, []);
     f.tcp1_mbps = num((end.sum_received as Record<string, unknown>)?.bits_per_second, 'sum_received') / 1e6;
@@ -75,15 +83,11 @@ async function measure(lab: Lab, ns: string, target: string): Promise<Figures> {
   await attempt('udp', async () => {
     const end = await iperf(lab, ns, target, ['-u', '-b', UDP_TARGET, '-l', String(UDP_PAYLOAD)]);
     const rx = end.sum_received as Record<string, unknown>;
+    const tx = end.sum_sent as Record<string, unknown>;
     const seconds = num(rx?.seconds, 'sum_received.seconds');
+    f.udp_tx_pps = num(tx?.packets, 'sum_sent.packets') / num(tx?.seconds, 'sum_sent.seconds');
     f.udp_rx_pps = num(rx?.bytes, 'sum_received.bytes') / UDP_PAYLOAD / seconds;
     f.udp_loss_pct = num(rx?.lost_percent, 'sum_received.lost_percent');
-  });
-  await attempt('ping', async () => {
-    const r = await lab.exec(ns, ['ping', '-q', '-c', '20', '-i', '0.05', '-W', '2', target], { check: false, timeoutMs: 30_000 });
-    const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
-    if (m?.[1] === undefined) throw new LabError('exec-failed', `ping got no reply: ${r.stdout.trim().split('\n').pop()}`);
-    f.rtt_ms = Number(m[1]);
   });
   return f;
 }
@@ -164,9 +168,10 @@ async function main(): Promise<number> {
 const METRICS: { key: keyof Omit<Figures, 'errors'>; label: string; digits: number }[] = [
   { key: 'tcp1_mbps', label: 'TCP 1 stream (Mbit/s)', digits: 0 },
   { key: 'tcp4_mbps', label: 'TCP 4 streams (Mbit/s)', digits: 0 },
+  { key: 'udp_tx_pps', label: `UDP ${UDP_PAYLOAD} B sent (pkt/s)`, digits: 0 },
   { key: 'udp_rx_pps', label: `UDP ${UDP_PAYLOAD} B received (pkt/s)`, digits: 0 },
   { key: 'udp_loss_pct', label: 'UDP loss (%)', digits: 1 },
-  { key: 'rtt_ms', label: 'RTT avg (ms)', digits: 3 },
+  { key: 'rtt_ms', label: 'RTT avg (ms, lower is better)', digits: 3 },
 ];
 
 function ratios(results: { key: string; figures: Figures | null }[]): Record<string, number | null> {
@@ -174,7 +179,7 @@ function ratios(results: { key: string; figures: Figures | null }[]): Record<str
   const wr = results.find((r) => r.key === 'warren')?.figures;
   const out: Record<string, number | null> = {};
   for (const m of METRICS) {
-    if (m.key === 'udp_loss_pct') continue;
+    if (m.key === 'udp_loss_pct' || m.key === 'udp_tx_pps') continue;
     const x = wr?.[m.key];
     const y = wg?.[m.key];
     out[m.key] = x == null || y == null || y === 0 ? null : Number((x / y).toFixed(3));

@@ -2,7 +2,7 @@
 // protocol state machine (handshake, data, replay, rekey, restart, cookies) without root.
 
 import { describe, expect, test } from 'bun:test';
-import { Device, type DeviceOptions } from '../../appliance/device.ts';
+import { Device } from '../../appliance/device.ts';
 import { parseConfigText } from '../../appliance/config/load.ts';
 import { encodeKey } from '../../appliance/config/schema.ts';
 import { generatePrivateKey, publicKeyOf } from '../../appliance/noise/crypto.ts';
@@ -30,23 +30,24 @@ function ipv4(src: string, dst: string, payload: number[]): Uint8Array {
   return p;
 }
 
-/** A and B back to back; `optionsB` applies to B only (the responder). */
-function makePair(opts: { timers?: string; optionsB?: DeviceOptions; clock: { t: number } }) {
+/** A and B back to back; `limitsB` is a [limits] section for B only (the responder). */
+function makePair(opts: { timers?: string; limitsB?: string; clock: { t: number } }) {
   const ka = generatePrivateKey();
   const kb = generatePrivateKey();
-  const cfg = (self: Uint8Array, peer: Uint8Array, addr: string, peerAddr: string, peerNet: string, endpoint: boolean) =>
+  const cfg = (self: Uint8Array, peer: Uint8Array, addr: string, peerAddr: string, peerNet: string, endpoint: boolean, limits = '') =>
     parseConfigText(`
 [interface]
 name = "t0"
 private_key = "${encodeKey(self)}"
 address = ["${addr}/24"]
 ${opts.timers ?? ''}
+${limits}
 [[peer]]
 public_key = "${encodeKey(publicKeyOf(peer))}"
 allowed_ips = ["${peerNet}"]
 ${endpoint ? `endpoint = "${peerAddr}:51820"` : ''}
 `);
-  const mk = (config: ReturnType<typeof cfg>, options?: DeviceOptions): Node => {
+  const mk = (config: ReturnType<typeof cfg>): Node => {
     const node: Node = { dev: undefined as unknown as Device, tunOut: [], wire: [] };
     node.dev = new Device(
       config,
@@ -62,16 +63,15 @@ ${endpoint ? `endpoint = "${peerAddr}:51820"` : ''}
         },
         now: () => opts.clock.t,
       },
-      options,
     );
     return node;
   };
   const a = mk(cfg(ka, kb, '10.99.0.1', B_ADDR, '10.99.0.2/32', true));
-  const bConfig = cfg(kb, ka, '10.99.0.2', A_ADDR, '10.99.0.1/32', false);
-  const b = mk(bConfig, opts.optionsB);
+  const bConfig = cfg(kb, ka, '10.99.0.2', A_ADDR, '10.99.0.1/32', false, opts.limitsB);
+  const b = mk(bConfig);
   /** A fresh B with the same config: B after a restart. */
   const restartB = (): void => {
-    const n = mk(bConfig, opts.optionsB);
+    const n = mk(bConfig);
     b.dev = n.dev;
     b.tunOut = n.tunOut;
     b.wire = n.wire;
@@ -252,7 +252,7 @@ describe('device: timers', () => {
 describe('device: cookies under load', () => {
   test('with load threshold 0 the responder answers with a cookie; the initiator retries with mac2 and completes', () => {
     const clock = { t: 1000 };
-    const { a, b, pump } = makePair({ clock, optionsB: { handshakeLoadThreshold: 0 }, timers: '[timers]\nrekey_timeout = 1' });
+    const { a, b, pump } = makePair({ clock, timers: '[timers]\nrekey_timeout = 1', limitsB: '[limits]\ncookie_after_handshakes_per_second = 0' });
     a.dev.outbound([ping], 1);
     pump();
     expect(b.dev.counters.cookieRepliesSent).toBe(1);
