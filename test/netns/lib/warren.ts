@@ -32,6 +32,8 @@ export interface WarrenConfig {
   socket: string;
   /** Protocol timers in seconds (rekey_after_time, …); tests shorten them. */
   timers?: Record<string, number>;
+  /** [limits] settings (cookie_after_handshakes_per_second, …). */
+  limits?: Record<string, number>;
   peers: WarrenPeer[];
 }
 
@@ -46,6 +48,7 @@ export function warrenConfigToml(c: WarrenConfig): string {
   iface.wire = c.wire ?? 'wireguard';
   const doc: Record<string, unknown> = { interface: iface, control: { socket: c.socket } };
   if (c.timers !== undefined) doc.timers = c.timers;
+  if (c.limits !== undefined) doc.limits = c.limits;
   doc.peer = c.peers.map((p) => {
     const peer: Record<string, unknown> = { name: p.name, public_key: p.publicKey };
     if (p.presharedKey !== undefined) peer.preshared_key = p.presharedKey;
@@ -68,6 +71,7 @@ export interface WarrenOptions {
   mtu?: number;
   wire?: string;
   timers?: Record<string, number>;
+  limits?: Record<string, number>;
   peers?: WarrenPeer[];
   /** How long to wait for the control socket to answer (default 20 s: Bun cold start). */
   startTimeoutMs?: number;
@@ -134,6 +138,7 @@ export async function startWarren(lab: Lab, ns: string, opts: WarrenOptions): Pr
     wire: opts.wire,
     socket: socketPath,
     timers: opts.timers,
+    limits: opts.limits,
     peers: opts.peers ?? [],
   });
   writeFileSync(configPath, toml, { mode: 0o600 });
