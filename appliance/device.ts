@@ -50,7 +50,10 @@ export interface DeviceSeams {
   sendMany(list: (Uint8Array | number | string)[]): void;
   /** Writes one IP packet to the TUN; false when the kernel dropped it. */
   tunWrite(packet: Uint8Array): boolean;
+  /** Monotonic milliseconds, for timers. */
   now(): number;
+  /** Wall-clock milliseconds since 1970, for TAI64N handshake timestamps (default Date.now). */
+  wallNow?: () => number;
   random?: () => number;
   log?: (line: string) => void;
 }
@@ -420,7 +423,7 @@ export class Device {
       local: this.identity,
       remoteStatic: peer.publicKey,
       senderIndex: localIndex,
-      timestamp: tai64nNow(Date.now()),
+      timestamp: tai64nNow((this.seams.wallNow ?? Date.now)()),
       precomputedStaticStatic: peer.precomputedStaticStatic,
     });
     peer.cookie.addMacs(message);

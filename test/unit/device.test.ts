@@ -62,6 +62,7 @@ ${endpoint ? `endpoint = "${peerAddr}:51820"` : ''}
           return true;
         },
         now: () => opts.clock.t,
+        wallNow: () => 1_700_000_000_000 + opts.clock.t,
       },
     );
     return node;
