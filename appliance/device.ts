@@ -359,7 +359,10 @@ export class Device {
     peer.cookie.addMacs(message);
     const kp = new Keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now);
     entry.keypair = kp;
+    // A new responder session replaces any unconfirmed one and the previous session.
     this.retire(peer.next);
+    this.retire(peer.previous);
+    peer.previous = null;
     peer.next = kp;
     this.queue(message, source);
     this.counters.responsesSent++;
@@ -391,9 +394,7 @@ export class Device {
     peer.endpoint = source;
     peer.lastReceivedMs = now;
     peer.newHandshakeDueMs = 0;
-    this.retire(peer.next);
-    peer.next = null;
-    this.rotate(peer, kp, now);
+    this.beginInitiatorSession(peer, kp, now);
     // Confirm the keys to the responder at once: staged data, or a keepalive (§6.5).
     if (peer.staged.length > 0) this.flushStaged(peer, now);
     else this.sendKeepalive(peer, now);
@@ -437,13 +438,22 @@ export class Device {
     this.counters.initiationsSent++;
   }
 
-  /** New initiator keys: current → previous, new → current (§5.4.5 / wireguard-go BeginSymmetricSession). */
-  private rotate(peer: Peer, kp: Keypair, now: number): void {
+  /**
+   * Our own handshake completed (wireguard-go BeginSymmetricSession). If the peer initiated at
+   * the same time, its unconfirmed session (`next`) stays as `previous`: the peer may already be
+   * sending on it. Otherwise current → previous.
+   */
+  private beginInitiatorSession(peer: Peer, kp: Keypair, now: number): void {
     this.retire(peer.previous);
-    peer.previous = peer.current;
+    if (peer.next) {
+      peer.previous = peer.next;
+      peer.next = null;
+      this.retire(peer.current);
+    } else {
+      peer.previous = peer.current;
+    }
     peer.current = kp;
-    peer.stats.handshakes++;
-    peer.stats.lastHandshakeMs = now;
+    this.sessionStarted(peer, now);
   }
 
   /** The responder's keys are confirmed by the initiator's first transport message. */
@@ -451,9 +461,17 @@ export class Device {
     const kp = peer.next;
     if (!kp) return;
     kp.confirmed = true;
+    this.retire(peer.previous);
+    peer.previous = peer.current;
+    peer.current = kp;
     peer.next = null;
-    this.rotate(peer, kp, now);
+    this.sessionStarted(peer, now);
     this.flushStaged(peer, now);
+  }
+
+  private sessionStarted(peer: Peer, now: number): void {
+    peer.stats.handshakes++;
+    peer.stats.lastHandshakeMs = now;
   }
 
   private retire(kp: Keypair | null): void {

@@ -121,6 +121,24 @@ describe('device: handshake and data', () => {
     b.dev.outbound([ipv4('10.99.0.2', '10.1.2.3', [1])], 1);
     expect(b.dev.counters.dropNoRoute).toBe(1);
   });
+  test('both sides initiate at the same moment: data flows both ways', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump } = makePair({ clock });
+    const peerOfB = b.dev.peers[0];
+    if (!peerOfB) throw new Error('no peer');
+    peerOfB.endpoint = { family: 4, address: A_ADDR, port: 51820 };
+    a.dev.start();
+    b.dev.start();
+    pump();
+    for (let i = 0; i < 3; i++) {
+      a.dev.outbound([ping], 1);
+      b.dev.outbound([pong], 1);
+      pump();
+    }
+    expect(b.tunOut).toHaveLength(3);
+    expect(a.tunOut).toHaveLength(3);
+    expect(a.dev.counters.dropUnknownIndex + b.dev.counters.dropUnknownIndex).toBe(0);
+  });
 });
 
 describe('device: hostile input', () => {
