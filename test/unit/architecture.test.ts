@@ -2,13 +2,15 @@
 // (STYLE.md §5: webui and cli → control → the rest; the data plane never reaches up).
 
 import { describe, expect, test } from 'bun:test';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dir, '../..');
 
+/** TypeScript files under `dir`; a layer that does not exist yet has none. */
 function sources(dir: string): string[] {
   const out: string[] = [];
+  if (!existsSync(join(ROOT, dir))) return out;
   for (const name of readdirSync(join(ROOT, dir))) {
     const p = join(dir, name);
     if (statSync(join(ROOT, p)).isDirectory()) out.push(...sources(p));
