@@ -39,6 +39,7 @@ import {
 } from './dataplane/packet/transport.ts';
 import { IndexTable, randomU32 } from './session/index-table.ts';
 import { Keypair, REJECT_AFTER_MESSAGES } from './session/keypair.ts';
+import { aeadFor, type InPlaceAead } from './session/aead.ts';
 import { Peer } from './session/peer.ts';
 
 /** §6.1: after this many retransmissions (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT) a handshake gives up. */
@@ -104,6 +105,8 @@ export class Device {
   private readonly cookies: CookieChecker;
   private readonly out: (Uint8Array | number | string)[] = [];
   private readonly t: { [K in keyof TimerConfig]: number };
+  /** WireGuard's transport cipher, native where libsodium is present. */
+  private readonly chacha: InPlaceAead = aeadFor('chacha20poly1305');
   private loadWindowStart = 0;
   private loadCount = 0;
 
@@ -357,7 +360,7 @@ export class Device {
     const localIndex = this.indices.allocate(entry);
     const { message, keys } = createResponse({ handshake: got.handshake, presharedKey: peer.presharedKey, senderIndex: localIndex });
     peer.cookie.addMacs(message);
-    const kp = new Keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now);
+    const kp = new Keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now, this.chacha);
     entry.keypair = kp;
     // A new responder session replaces any unconfirmed one and the previous session.
     this.retire(peer.next);
@@ -385,7 +388,7 @@ export class Device {
       return;
     }
     this.counters.responsesReceived++;
-    const kp = new Keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now);
+    const kp = new Keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now, this.chacha);
     entry.keypair = kp;
     peer.handshake = null;
     peer.handshakeIndex = 0;

@@ -1,7 +1,7 @@
 // One direction-pair of transport keys from a completed handshake (WireGuard whitepaper §5.4.5).
 
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ReplayWindow } from './replay.ts';
+import type { InPlaceAead } from './aead.ts';
 
 /** REJECT_AFTER_MESSAGES = 2^64 − 2^13 − 1 (§6.1); counters here stay below 2^53, far past any real session. */
 export const REJECT_AFTER_MESSAGES = Number.MAX_SAFE_INTEGER;
@@ -19,6 +19,7 @@ export class Keypair {
     readonly remoteIndex: number,
     readonly isInitiator: boolean,
     readonly createdMs: number,
+    private readonly aead: InPlaceAead,
   ) {
     this.confirmed = isInitiator;
   }
@@ -28,17 +29,12 @@ export class Keypair {
    * receive the tag. Nonce 0^32 || counter LE64 (§5.4.6).
    */
   sealInPlace(counter: number, buf: Uint8Array, start: number, len: number): void {
-    chacha20poly1305(this.sendKey, nonce(counter)).encrypt(buf.subarray(start, start + len), buf.subarray(start, start + len + 16));
+    this.aead.seal(this.sendKey, nonce(counter), buf, start, len);
   }
 
   /** Opens `buf[start, end)` (ciphertext + tag) in place; false when it does not authenticate. */
   openInPlace(counter: number, buf: Uint8Array, start: number, end: number): boolean {
-    try {
-      chacha20poly1305(this.receiveKey, nonce(counter)).decrypt(buf.subarray(start, end), buf.subarray(start, end - 16));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.aead.open(this.receiveKey, nonce(counter), buf, start, end);
   }
 
   /** Zeroes the key material (§6.3: keys are erased after REJECT_AFTER_TIME × 3). */
