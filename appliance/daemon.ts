@@ -11,8 +11,11 @@ import { systemRunner } from './system/runner.ts';
 import { startControlServer } from './control/server.ts';
 import { openTun } from '../ffi/tun.ts';
 import { TunReader } from '../ffi/tun-reader.ts';
+import { findUdpSocketFd, setSocketBuffers } from '../ffi/socket-buffers.ts';
 
 const TICK_MS = 100;
+/** Socket buffers sized for bursts at line rate (the kernel doubles the value for bookkeeping). */
+const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -42,6 +45,12 @@ export async function runDaemon(config: Config): Promise<void> {
     tun.close();
     throw new Error(`cannot listen on UDP port ${ifc.listenPort}: ${e.message} (is another VPN or Warren using it? set interface.listen_port)`);
   });
+  const sockFd = findUdpSocketFd(socket.port);
+  if (sockFd === null) log('udp: could not find the socket descriptor; keeping the default buffer sizes');
+  else {
+    const got = setSocketBuffers(sockFd, UDP_BUFFER_BYTES);
+    if (got.receive < UDP_BUFFER_BYTES) log(`udp: receive buffer is ${got.receive} bytes (asked ${UDP_BUFFER_BYTES}); bursts may be dropped`);
+  }
   const dev = new Device(config, {
     sendMany: (list) => socket.sendMany(list),
     tunWrite: (pkt) => tun.write(pkt),

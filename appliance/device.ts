@@ -32,7 +32,7 @@ import {
   MESSAGE_TRANSPORT,
   TRANSPORT_HEADER,
   TRANSPORT_MIN,
-  newTransportDatagram,
+  writeTransportHeader,
   paddedLength,
   readReceiverIndex,
   readCounter,
@@ -41,6 +41,10 @@ import { IndexTable, randomU32 } from './session/index-table.ts';
 import { Keypair, REJECT_AFTER_MESSAGES } from './session/keypair.ts';
 import { aeadFor, type InPlaceAead } from './session/aead.ts';
 import { Peer } from './session/peer.ts';
+import { DatagramPool } from './dataplane/datagram-pool.ts';
+
+/** Datagrams per socket batch: a TUN read batch is at most 64, plus replies and keepalives. */
+const BATCH_SLOTS = 256;
 
 /** §6.1: after this many retransmissions (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT) a handshake gives up. */
 const INITIATIONS_PER_SECOND = 50; // wireguard-go's per-peer flood guard on consumed initiations
@@ -104,6 +108,7 @@ export class Device {
   private readonly indices: IndexTable<IndexEntry>;
   private readonly cookies: CookieChecker;
   private readonly out: (Uint8Array | number | string)[] = [];
+  private readonly pool: DatagramPool;
   private readonly t: { [K in keyof TimerConfig]: number };
   /** WireGuard's transport cipher, native where libsodium is present. */
   private readonly chacha: InPlaceAead = aeadFor('chacha20poly1305');
@@ -115,6 +120,7 @@ export class Device {
     private readonly seams: DeviceSeams,
   ) {
     const privateKey = config.interface.privateKey;
+    this.pool = new DatagramPool(BATCH_SLOTS, config.interface.mtu + TRANSPORT_MIN + 16);
     this.identity = { privateKey, publicKey: publicKeyOf(privateKey) };
     this.indices = new IndexTable<IndexEntry>(seams.random ?? randomU32);
     this.cookies = new CookieChecker(this.identity.publicKey, { now: seams.now });
@@ -190,10 +196,17 @@ export class Device {
   private seal(peer: Peer, kp: Keypair, pkt: Uint8Array, now: number): void {
     const ep = peer.endpoint;
     if (!ep) return;
-    const counter = kp.sendCounter++;
     const padded = paddedLength(pkt.length, this.config.interface.mtu);
-    const dgram = newTransportDatagram(kp.remoteIndex, counter, padded);
+    const size = TRANSPORT_HEADER + padded + 16;
+    let dgram = this.pool.take(size);
+    if (!dgram) {
+      this.flush(); // a full batch goes out now, and its slots are free again
+      dgram = this.pool.take(size) ?? new Uint8Array(size);
+    }
+    const counter = kp.sendCounter++;
+    writeTransportHeader(dgram, kp.remoteIndex, counter);
     dgram.set(pkt, TRANSPORT_HEADER);
+    if (padded > pkt.length) dgram.fill(0, TRANSPORT_HEADER + pkt.length, TRANSPORT_HEADER + padded);
     kp.sealInPlace(counter, dgram, TRANSPORT_HEADER, padded);
     this.queue(dgram, ep);
     peer.lastSentMs = now;
@@ -231,6 +244,7 @@ export class Device {
     this.counters.txDatagrams += this.out.length / 3;
     this.seams.sendMany(this.out);
     this.out.length = 0;
+    this.pool.reset();
   }
 
   // ---------------------------------------------------------------- inbound
@@ -240,18 +254,17 @@ export class Device {
     this.counters.rxDatagrams++;
     const now = this.seams.now();
     const type = data.length >= 4 && data[1] === 0 && data[2] === 0 && data[3] === 0 ? data[0] : 0;
-    const source: Endpoint = { family: address.includes(':') ? 6 : 4, address, port };
     switch (type) {
       case MESSAGE_TRANSPORT:
-        if (data.length >= TRANSPORT_MIN) this.receiveTransport(data, source, now);
+        if (data.length >= TRANSPORT_MIN) this.receiveTransport(data, port, address, now);
         else this.counters.dropMalformed++;
         break;
       case MESSAGE_INITIATION:
-        if (data.length === INITIATION_SIZE) this.receiveInitiation(data, source, now);
+        if (data.length === INITIATION_SIZE) this.receiveInitiation(data, endpointOf(port, address), now);
         else this.counters.dropMalformed++;
         break;
       case MESSAGE_RESPONSE:
-        if (data.length === RESPONSE_SIZE) this.receiveResponse(data, source, now);
+        if (data.length === RESPONSE_SIZE) this.receiveResponse(data, endpointOf(port, address), now);
         else this.counters.dropMalformed++;
         break;
       case MESSAGE_COOKIE_REPLY:
@@ -264,7 +277,7 @@ export class Device {
     this.flush();
   }
 
-  private receiveTransport(data: Uint8Array, source: Endpoint, now: number): void {
+  private receiveTransport(data: Uint8Array, port: number, address: string, now: number): void {
     const entry = this.indices.get(readReceiverIndex(data));
     const kp = entry?.keypair;
     if (!entry || !kp) {
@@ -286,7 +299,9 @@ export class Device {
     }
     const peer = entry.peer;
     if (peer.next === kp) this.promoteNext(peer, now);
-    peer.endpoint = source; // roaming: the endpoint follows the latest authenticated packet (§2)
+    // Roaming: the endpoint follows the latest authenticated packet (§2).
+    const ep = peer.endpoint;
+    if (!ep || ep.port !== port || ep.address !== address) peer.endpoint = endpointOf(port, address);
     peer.lastReceivedMs = now;
     peer.newHandshakeDueMs = 0;
     // §6.2: an initiator whose keys near REJECT_AFTER_TIME rekeys on receive too.
@@ -534,6 +549,10 @@ export class Device {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function endpointOf(port: number, address: string): Endpoint {
+  return { family: address.includes(':') ? 6 : 4, address, port };
+}
 
 function keyId(key: Uint8Array): string {
   return Buffer.from(key).toString('base64');

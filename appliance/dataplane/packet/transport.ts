@@ -13,15 +13,23 @@ export function paddedLength(len: number, mtu: number): number {
   return Math.max(len, Math.min(padded, mtu));
 }
 
-/** Allocates a datagram for `plaintextLen` padded bytes and writes the header. */
-export function newTransportDatagram(receiverIndex: number, counter: number, paddedLen: number): Uint8Array {
-  const out = new Uint8Array(TRANSPORT_HEADER + paddedLen + TAG_SIZE);
-  const v = new DataView(out.buffer);
+/** Writes the 16-byte header at out[0..16): type, zero reserved bytes, receiver, counter (LE). */
+export function writeTransportHeader(out: Uint8Array, receiverIndex: number, counter: number): void {
+  const hi = Math.floor(counter / 0x1_0000_0000);
   out[0] = MESSAGE_TRANSPORT;
-  v.setUint32(4, receiverIndex, true);
-  v.setUint32(8, counter >>> 0, true);
-  v.setUint32(12, Math.floor(counter / 0x1_0000_0000), true);
-  return out;
+  out[1] = out[2] = out[3] = 0;
+  out[4] = receiverIndex;
+  out[5] = receiverIndex >>> 8;
+  out[6] = receiverIndex >>> 16;
+  out[7] = receiverIndex >>> 24;
+  out[8] = counter;
+  out[9] = counter >>> 8;
+  out[10] = counter >>> 16;
+  out[11] = counter >>> 24;
+  out[12] = hi;
+  out[13] = hi >>> 8;
+  out[14] = hi >>> 16;
+  out[15] = hi >>> 24;
 }
 
 export function readReceiverIndex(buf: Uint8Array): number {
