@@ -6,8 +6,10 @@
 //
 // Stages, in the order they are defined below:
 //   outbound   tun packet → cryptokey route → keypair → seal → datagram batch
-//   inbound    datagram → type → transport: index → open → replay → allowed source → tun
-//                               handshake: mac1 → (under load) mac2 or cookie reply → noise
+//   inbound    datagram → data header (wire) → index → open → replay → allowed source → tun
+//              else handshake (wire) → mac1 → (under load) mac2 or cookie reply → noise
+// The wire (wire/wire.ts) decides the bytes: byte-for-byte WireGuard, or the native wire where
+// nothing is fixed; the cipher suite is negotiated in native handshakes.
 //   handshake  initiate / retransmit / respond / complete, keypair rotation
 //   timers     WireGuard whitepaper §6: rekey, keepalives, give-up, key erasure
 
@@ -16,30 +18,18 @@ import { CookieChecker } from './noise/cookie.ts';
 import { dh, publicKeyOf } from './noise/crypto.ts';
 import { tai64nNow, tai64nAfter } from './noise/tai64n.ts';
 import { readReceiverIndex as readHandshakeReceiver } from './noise/messages.ts';
-import {
-  MESSAGE_INITIATION,
-  MESSAGE_RESPONSE,
-  MESSAGE_COOKIE_REPLY,
-  INITIATION_SIZE,
-  RESPONSE_SIZE,
-  COOKIE_REPLY_SIZE,
-} from './noise/constants.ts';
+import { MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_COOKIE_REPLY } from './noise/constants.ts';
 import type { Config, TimerConfig } from './config/schema.ts';
 import { RouteTable } from './dataplane/route-table.ts';
 import { endpointSourceBytes, type Endpoint } from './dataplane/packet/addr.ts';
 import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './dataplane/packet/ip.ts';
-import {
-  MESSAGE_TRANSPORT,
-  TRANSPORT_HEADER,
-  TRANSPORT_MIN,
-  writeTransportHeader,
-  paddedLength,
-  readReceiverIndex,
-  readCounter,
-} from './dataplane/packet/transport.ts';
+import { TAG_SIZE } from './dataplane/packet/transport.ts';
+import { NativeWire, WIREGUARD_WIRE, type DataHeader, type Wire } from './wire/wire.ts';
+import { bindSuite, combinePsk, deriveWireKeys } from './wire/keys.ts';
+import { newCounters, type Counters } from './session/counters.ts';
 import { IndexTable, randomU32 } from './session/index-table.ts';
 import { Keypair, REJECT_AFTER_MESSAGES } from './session/keypair.ts';
-import { aeadFor, type InPlaceAead } from './session/aead.ts';
+import { aeadFor, hasFastAes, type Suite } from './session/aead.ts';
 import { Peer } from './session/peer.ts';
 import { DatagramPool } from './dataplane/datagram-pool.ts';
 
@@ -49,6 +39,11 @@ const BATCH_SLOTS = 256;
 /** §6.1: after this many retransmissions (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT) a handshake gives up. */
 const INITIATIONS_PER_SECOND = 50; // wireguard-go's per-peer flood guard on consumed initiations
 const RETRANSMIT_JITTER_MS = 334; // §6.1: up to 333 ms of jitter on each retransmission
+
+/** Capability byte of native handshake envelopes: in an initiation, what the sender runs fast. */
+const CAP_FAST_AES = 0x01;
+/** In a response: the suite the responder chose. */
+const SUITE_CODE: Record<Suite, number> = { chacha20poly1305: 0, aes256gcm: 1 };
 
 export interface DeviceSeams {
   /** Sends datagrams: a flat list of (bytes, port, address) triples, as Bun's sendMany takes. */
@@ -63,30 +58,7 @@ export interface DeviceSeams {
   log?: (line: string) => void;
 }
 
-export interface Counters {
-  rxDatagrams: number;
-  txDatagrams: number;
-  dropMalformed: number;
-  dropUnknownIndex: number;
-  dropAuth: number;
-  dropReplay: number;
-  dropExpiredKeypair: number;
-  dropSourceNotAllowed: number;
-  dropNoRoute: number;
-  dropNoEndpoint: number;
-  dropTunFull: number;
-  handshakeInvalid: number;
-  handshakeReplay: number;
-  handshakeFlood: number;
-  initiationsSent: number;
-  initiationsReceived: number;
-  responsesSent: number;
-  responsesReceived: number;
-  cookieRepliesSent: number;
-  cookieRepliesReceived: number;
-  keepalivesSent: number;
-  keepalivesReceived: number;
-}
+export type { Counters } from './session/counters.ts';
 
 interface IndexEntry {
   peer: Peer;
@@ -96,13 +68,8 @@ interface IndexEntry {
 export class Device {
   readonly identity: StaticIdentity;
   readonly peers: Peer[] = [];
-  readonly counters: Counters = {
-    rxDatagrams: 0, txDatagrams: 0, dropMalformed: 0, dropUnknownIndex: 0, dropAuth: 0, dropReplay: 0,
-    dropExpiredKeypair: 0, dropSourceNotAllowed: 0, dropNoRoute: 0, dropNoEndpoint: 0, dropTunFull: 0,
-    handshakeInvalid: 0, handshakeReplay: 0, handshakeFlood: 0, initiationsSent: 0, initiationsReceived: 0,
-    responsesSent: 0, responsesReceived: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0,
-    keepalivesSent: 0, keepalivesReceived: 0,
-  };
+  readonly counters: Counters = newCounters();
+  readonly wire: Wire;
   private readonly byKey = new Map<string, Peer>();
   private readonly routes = new RouteTable<Peer>();
   private readonly indices: IndexTable<IndexEntry>;
@@ -110,8 +77,11 @@ export class Device {
   private readonly out: (Uint8Array | number | string)[] = [];
   private readonly pool: DatagramPool;
   private readonly t: { [K in keyof TimerConfig]: number };
-  /** WireGuard's transport cipher, native where libsodium is present. */
-  private readonly chacha: InPlaceAead = aeadFor('chacha20poly1305');
+  private readonly header: DataHeader = { index: 0, counter: 0 };
+  /** All-zero plaintext for keepalives. */
+  private readonly zeros: Uint8Array;
+  /** What this node offers in native initiations (CAP_FAST_AES where AES-GCM runs in hardware). */
+  private readonly localCaps: number;
   private loadWindowStart = 0;
   private loadCount = 0;
 
@@ -120,7 +90,12 @@ export class Device {
     private readonly seams: DeviceSeams,
   ) {
     const privateKey = config.interface.privateKey;
-    this.pool = new DatagramPool(BATCH_SLOTS, config.interface.mtu + TRANSPORT_MIN + 16);
+    this.pool = new DatagramPool(BATCH_SLOTS, config.interface.mtu + 64);
+    this.zeros = new Uint8Array(config.interface.mtu);
+    const keys = config.network ? deriveWireKeys(config.network.secret) : null;
+    this.wire = config.interface.wire === 'native' && keys ? new NativeWire(keys, config.interface.padding) : WIREGUARD_WIRE;
+    const cipher = config.interface.cipher;
+    this.localCaps = cipher === 'aes256gcm' || (cipher === 'auto' && hasFastAes()) ? CAP_FAST_AES : 0;
     this.identity = { privateKey, publicKey: publicKeyOf(privateKey) };
     this.indices = new IndexTable<IndexEntry>(seams.random ?? randomU32);
     this.cookies = new CookieChecker(this.identity.publicKey, { now: seams.now });
@@ -135,7 +110,9 @@ export class Device {
     };
     for (const pc of config.peers) {
       const ss = dh(privateKey, pc.publicKey) ?? undefined;
-      const peer = new Peer(pc.name, pc.publicKey, pc.presharedKey, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, seams.now);
+      // The native wire mixes the network's PSK into every handshake: only members complete one.
+      const psk = this.wire.kind === 'native' && keys ? combinePsk(keys.psk, pc.presharedKey) : pc.presharedKey;
+      const peer = new Peer(pc.name, pc.publicKey, psk, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, seams.now);
       this.peers.push(peer);
       this.byKey.set(keyId(pc.publicKey), peer);
       for (const prefix of pc.allowedIps) this.routes.insert(prefix, peer);
@@ -193,25 +170,28 @@ export class Device {
     return kp;
   }
 
-  private seal(peer: Peer, kp: Keypair, pkt: Uint8Array, now: number): void {
+  private seal(peer: Peer, kp: Keypair, pkt: Uint8Array, now: number, keepalive = false): void {
     const ep = peer.endpoint;
     if (!ep) return;
-    const padded = paddedLength(pkt.length, this.config.interface.mtu);
-    const size = TRANSPORT_HEADER + padded + 16;
+    const wire = this.wire;
+    const h = wire.headerBytes;
+    const padded = keepalive ? pkt.length : wire.paddedSize(pkt.length, this.config.interface.mtu);
+    const size = h + padded + TAG_SIZE;
     let dgram = this.pool.take(size);
     if (!dgram) {
       this.flush(); // a full batch goes out now, and its slots are free again
       dgram = this.pool.take(size) ?? new Uint8Array(size);
     }
     const counter = kp.sendCounter++;
-    writeTransportHeader(dgram, kp.remoteIndex, counter);
-    dgram.set(pkt, TRANSPORT_HEADER);
-    if (padded > pkt.length) dgram.fill(0, TRANSPORT_HEADER + pkt.length, TRANSPORT_HEADER + padded);
-    kp.sealInPlace(counter, dgram, TRANSPORT_HEADER, padded);
+    wire.writeHeader(dgram, kp.remoteIndex, counter);
+    dgram.set(pkt, h);
+    if (padded > pkt.length) dgram.fill(0, h + pkt.length, h + padded);
+    kp.sealInPlace(counter, dgram, h, padded);
+    wire.protect(dgram);
     this.queue(dgram, ep);
     peer.lastSentMs = now;
     peer.keepaliveDueMs = 0; // any authenticated packet sent cancels the passive keepalive
-    if (pkt.length > 0) {
+    if (!keepalive) {
       peer.stats.txPackets++;
       peer.stats.txBytes += pkt.length;
       // §6.2: data sent with no authenticated reply for KEEPALIVE + REKEY_TIMEOUT → new handshake.
@@ -223,7 +203,7 @@ export class Device {
 
   private sendKeepalive(peer: Peer, now: number): void {
     const kp = this.sendingKeypair(peer, now);
-    if (kp && peer.endpoint) this.seal(peer, kp, EMPTY, now);
+    if (kp && peer.endpoint) this.seal(peer, kp, this.zeros.subarray(0, this.wire.keepaliveSize(this.config.interface.mtu)), now, true);
     else if (peer.endpoint) this.initiate(peer, false);
   }
 
@@ -253,43 +233,46 @@ export class Device {
   inbound(data: Uint8Array, port: number, address: string): void {
     this.counters.rxDatagrams++;
     const now = this.seams.now();
-    const type = data.length >= 4 && data[1] === 0 && data[2] === 0 && data[3] === 0 ? data[0] : 0;
-    switch (type) {
-      case MESSAGE_TRANSPORT:
-        if (data.length >= TRANSPORT_MIN) this.receiveTransport(data, port, address, now);
-        else this.counters.dropMalformed++;
-        break;
+    const hdr = this.header;
+    if (this.wire.readData(data, hdr)) {
+      const entry = this.indices.get(hdr.index);
+      if (entry?.keypair) {
+        this.receiveTransport(data, entry.peer, entry.keypair, hdr.counter, port, address, now);
+        this.flush();
+        return;
+      }
+      if (this.wire.kind === 'wireguard') {
+        this.counters.dropUnknownIndex++;
+        return;
+      }
+    }
+    const hs = this.wire.openHandshake(data);
+    if (!hs) {
+      // Native: neither a session of ours nor a handshake envelope. Never answered.
+      this.counters.dropMalformed++;
+      return;
+    }
+    switch (hs.type) {
       case MESSAGE_INITIATION:
-        if (data.length === INITIATION_SIZE) this.receiveInitiation(data, endpointOf(port, address), now);
-        else this.counters.dropMalformed++;
+        this.receiveInitiation(hs.message, hs.capabilities, endpointOf(port, address), now);
         break;
       case MESSAGE_RESPONSE:
-        if (data.length === RESPONSE_SIZE) this.receiveResponse(data, endpointOf(port, address), now);
-        else this.counters.dropMalformed++;
+        this.receiveResponse(hs.message, hs.capabilities, endpointOf(port, address), now);
         break;
       case MESSAGE_COOKIE_REPLY:
-        if (data.length === COOKIE_REPLY_SIZE) this.receiveCookieReply(data);
-        else this.counters.dropMalformed++;
+        this.receiveCookieReply(hs.message);
         break;
-      default:
-        this.counters.dropMalformed++;
     }
     this.flush();
   }
 
-  private receiveTransport(data: Uint8Array, port: number, address: string, now: number): void {
-    const entry = this.indices.get(readReceiverIndex(data));
-    const kp = entry?.keypair;
-    if (!entry || !kp) {
-      this.counters.dropUnknownIndex++;
-      return;
-    }
-    const counter = readCounter(data);
+  private receiveTransport(data: Uint8Array, peer: Peer, kp: Keypair, counter: number, port: number, address: string, now: number): void {
     if (counter < 0 || now - kp.createdMs >= this.t.rejectAfterTime) {
       this.counters.dropExpiredKeypair++;
       return;
     }
-    if (!kp.openInPlace(counter, data, TRANSPORT_HEADER, data.length)) {
+    const h = this.wire.headerBytes;
+    if (!kp.openInPlace(counter, data, h, data.length)) {
       this.counters.dropAuth++;
       return;
     }
@@ -297,7 +280,6 @@ export class Device {
       this.counters.dropReplay++;
       return;
     }
-    const peer = entry.peer;
     if (peer.next === kp) this.promoteNext(peer, now);
     // Roaming: the endpoint follows the latest authenticated packet (§2).
     const ep = peer.endpoint;
@@ -309,13 +291,14 @@ export class Device {
         now - kp.createdMs >= this.t.rejectAfterTime - this.t.keepaliveTimeout - this.t.rekeyTimeout) {
       this.initiate(peer, false);
     }
-    const len = data.length - TRANSPORT_HEADER - 16;
-    if (len === 0) {
+    const len = data.length - h - TAG_SIZE;
+    // A keepalive: empty (WireGuard) or all padding, whose first byte is zero (native).
+    if (len === 0 || (this.wire.kind === 'native' && data[h] === 0)) {
       this.counters.keepalivesReceived++;
       return;
     }
     if (peer.keepaliveDueMs === 0) peer.keepaliveDueMs = now + this.t.keepaliveTimeout;
-    const pkt = data.subarray(TRANSPORT_HEADER, TRANSPORT_HEADER + len);
+    const pkt = data.subarray(h, h + len);
     const version = ipVersion(pkt, len);
     const ipLen = version === 0 ? 0 : ipPacketLength(pkt, len, version);
     if (version === 0 || ipLen === 0) {
@@ -345,12 +328,12 @@ export class Device {
     if (this.loadCount <= this.config.limits.cookieAfterHandshakesPerSecond) return true;
     const src = endpointSourceBytes(source);
     if (this.cookies.checkMac2(msg, src)) return true;
-    this.queue(this.cookies.createReply(msg, src), source);
+    this.queue(this.wire.sealHandshake(this.cookies.createReply(msg, src), 0), source);
     this.counters.cookieRepliesSent++;
     return false;
   }
 
-  private receiveInitiation(msg: Uint8Array, source: Endpoint, now: number): void {
+  private receiveInitiation(msg: Uint8Array, caps: number, source: Endpoint, now: number): void {
     if (!this.admitHandshake(msg, source, now)) return;
     const got = consumeInitiation({ local: this.identity, message: msg });
     const peer = got ? this.byKey.get(keyId(got.remoteStatic)) : undefined;
@@ -375,20 +358,22 @@ export class Device {
     const localIndex = this.indices.allocate(entry);
     const { message, keys } = createResponse({ handshake: got.handshake, presharedKey: peer.presharedKey, senderIndex: localIndex });
     peer.cookie.addMacs(message);
-    const kp = new Keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now, this.chacha);
+    // The responder picks the suite: AES-256-GCM only when both ends run it in hardware.
+    const suite: Suite = this.wire.kind === 'native' && caps & CAP_FAST_AES && this.localCaps & CAP_FAST_AES ? 'aes256gcm' : 'chacha20poly1305';
+    const kp = this.keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now, suite);
     entry.keypair = kp;
     // A new responder session replaces any unconfirmed one and the previous session.
     this.retire(peer.next);
     this.retire(peer.previous);
     peer.previous = null;
     peer.next = kp;
-    this.queue(message, source);
+    this.queue(this.wire.sealHandshake(message, SUITE_CODE[suite]), source);
     this.counters.responsesSent++;
     peer.lastSentMs = now;
     peer.lastReceivedMs = now;
   }
 
-  private receiveResponse(msg: Uint8Array, source: Endpoint, now: number): void {
+  private receiveResponse(msg: Uint8Array, caps: number, source: Endpoint, now: number): void {
     if (!this.admitHandshake(msg, source, now)) return;
     const receiver = readHandshakeReceiver(msg) ?? 0;
     const entry = this.indices.get(receiver);
@@ -397,13 +382,16 @@ export class Device {
       this.counters.handshakeInvalid++;
       return;
     }
-    const got = consumeResponse({ handshake: peer.handshake, message: msg, presharedKey: peer.presharedKey });
-    if (!got) {
+    // The suite the responder chose; AES only if we offered it.
+    const suite: Suite | null = this.wire.kind === 'wireguard' || caps === SUITE_CODE.chacha20poly1305 ? 'chacha20poly1305'
+      : caps === SUITE_CODE.aes256gcm && this.localCaps & CAP_FAST_AES ? 'aes256gcm' : null;
+    const got = suite ? consumeResponse({ handshake: peer.handshake, message: msg, presharedKey: peer.presharedKey }) : null;
+    if (!got || !suite) {
       this.counters.handshakeInvalid++;
       return;
     }
     this.counters.responsesReceived++;
-    const kp = new Keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now, this.chacha);
+    const kp = this.keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now, suite);
     entry.keypair = kp;
     peer.handshake = null;
     peer.handshakeIndex = 0;
@@ -452,8 +440,14 @@ export class Device {
     const jitter = Math.floor(((this.seams.random ?? randomU32)() / 0x1_0000_0000) * RETRANSMIT_JITTER_MS);
     peer.retransmitDueMs = now + this.t.rekeyTimeout + jitter;
     peer.lastSentMs = now;
-    this.queue(message, ep);
+    this.queue(this.wire.sealHandshake(message, this.localCaps), ep);
     this.counters.initiationsSent++;
+  }
+
+  /** Transport keys for a suite; on the native wire they are bound to the suite (wire/keys.ts). */
+  private keypair(send: Uint8Array, receive: Uint8Array, local: number, remote: number, initiator: boolean, now: number, suite: Suite): Keypair {
+    const bound = this.wire.kind === 'native';
+    return new Keypair(bound ? bindSuite(send, suite) : send, bound ? bindSuite(receive, suite) : receive, local, remote, initiator, now, aeadFor(suite));
   }
 
   /**
@@ -547,8 +541,6 @@ export class Device {
     this.seams.log?.(line);
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 function endpointOf(port: number, address: string): Endpoint {
   return { family: address.includes(':') ? 6 : 4, address, port };

@@ -77,3 +77,29 @@ export function loadSodium(): Sodium | null {
   };
   return loaded;
 }
+
+/**
+ * libsodium's ChaCha20 (IETF) keystream XOR from a block counter, as a header-protection mask
+ * function: out12 = first 12 bytes of ChaCha20(key, sample[4..16), counter LE32(sample[0..4))).
+ * null when libsodium is missing.
+ */
+let stream: ((key: Uint8Array, sample: Uint8Array, out12: Uint8Array) => void) | null | undefined;
+export function loadStream(): typeof stream {
+  if (stream !== undefined) return stream;
+  try {
+    const lib = dlopen('libsodium.so.23', {
+      sodium_init: { args: [], returns: FFIType.i32 },
+      crypto_stream_chacha20_ietf_xor_ic: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+    });
+    lib.symbols.sodium_init();
+    const xor = lib.symbols.crypto_stream_chacha20_ietf_xor_ic;
+    stream = (key, sample, out) => {
+      const counter = ((sample[0] ?? 0) | ((sample[1] ?? 0) << 8) | ((sample[2] ?? 0) << 16) | ((sample[3] ?? 0) << 24)) >>> 0;
+      out.fill(0);
+      xor(out, out, 12, ptr(sample, 4), counter, key);
+    };
+  } catch {
+    stream = null;
+  }
+  return stream;
+}

@@ -5,6 +5,7 @@
 // config is refused at start with one clear line.
 
 import { parsePrefix, parseEndpoint, type Prefix, type Endpoint } from '../dataplane/packet/addr.ts';
+import { PADDING_MODES, type PaddingMode } from '../wire/padding.ts';
 
 export class ConfigError extends Error {
   readonly kind = 'config';
@@ -39,12 +40,25 @@ export interface Config {
     listenPort: number;
     addresses: Prefix[];
     mtu: number;
-    wire: 'wireguard';
+    wire: WireMode;
+    padding: PaddingMode;
+    cipher: CipherChoice;
   };
+  network: NetworkConfig | null;
   control: { socket: string };
   timers: TimerConfig;
   limits: LimitsConfig;
   peers: PeerConfig[];
+}
+
+export type WireMode = 'native' | 'wireguard';
+export type CipherChoice = 'auto' | 'chacha20poly1305' | 'aes256gcm';
+const CIPHERS: readonly CipherChoice[] = ['auto', 'chacha20poly1305', 'aes256gcm'];
+
+export interface NetworkConfig {
+  name: string;
+  /** 32 bytes; every key of the native wire is derived from it (appliance/wire/keys.ts). */
+  secret: Uint8Array;
 }
 
 export interface LimitsConfig {
@@ -140,10 +154,10 @@ function prefixes(list: string[], field: string): Prefix[] {
  */
 export function validateConfig(doc: unknown, readFile: (path: string) => string): Config {
   const root = table(doc, '(top level)');
-  rejectUnknown(root, '', ['interface', 'control', 'timers', 'limits', 'peer']);
+  rejectUnknown(root, '', ['interface', 'network', 'control', 'timers', 'limits', 'peer']);
 
   const ifc = table(root.interface ?? {}, 'interface');
-  rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire']);
+  rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire', 'padding', 'cipher']);
   const name = str(ifc, 'name', 'interface', 'warren0');
   if (!IFNAME.test(name)) throw new ConfigError('interface.name', 'expected 1–15 letters, digits, _ . or - (a Linux interface name)');
 
@@ -164,8 +178,37 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
     privateKey = decodeKey(str(ifc, 'private_key', 'interface'), 'interface.private_key');
   }
 
-  const wire = str(ifc, 'wire', 'interface', 'wireguard');
-  if (wire !== 'wireguard') throw new ConfigError('interface.wire', `"${wire}" is not a wire mode (supported: wireguard)`);
+  let network: NetworkConfig | null = null;
+  if (root.network !== undefined) {
+    const net = table(root.network, 'network');
+    rejectUnknown(net, 'network', ['name', 'secret', 'secret_file']);
+    if ((net.secret === undefined) === (net.secret_file === undefined)) {
+      throw new ConfigError('network.secret', 'give exactly one of secret or secret_file (a secret comes from `warren gensecret`)');
+    }
+    let secretText: string;
+    if (net.secret_file !== undefined) {
+      const path = str(net, 'secret_file', 'network');
+      try {
+        secretText = readFile(path);
+      } catch (e) {
+        throw new ConfigError('network.secret_file', `cannot read ${path}: ${(e as Error).message}`);
+      }
+    } else {
+      secretText = str(net, 'secret', 'network');
+    }
+    network = { name: str(net, 'name', 'network', 'home'), secret: decodeKey(secretText, net.secret_file !== undefined ? 'network.secret_file' : 'network.secret') };
+  }
+
+  const wire = str(ifc, 'wire', 'interface', 'native');
+  if (wire !== 'native' && wire !== 'wireguard') throw new ConfigError('interface.wire', `"${wire}" is not a wire mode (native or wireguard)`);
+  if (wire === 'native' && !network) {
+    throw new ConfigError('network.secret', 'the native wire needs a [network] secret shared by the members (or set interface.wire = "wireguard" for stock WireGuard peers)');
+  }
+  const padding = str(ifc, 'padding', 'interface', 'bucket');
+  if (!(PADDING_MODES as readonly string[]).includes(padding)) throw new ConfigError('interface.padding', `"${padding}" is not a padding mode (${PADDING_MODES.join(', ')})`);
+  const cipher = str(ifc, 'cipher', 'interface', 'auto');
+  if (!(CIPHERS as readonly string[]).includes(cipher)) throw new ConfigError('interface.cipher', `"${cipher}" is not a cipher choice (${CIPHERS.join(', ')})`);
+  if (wire === 'wireguard' && cipher === 'aes256gcm') throw new ConfigError('interface.cipher', 'the WireGuard wire always uses ChaCha20-Poly1305; aes256gcm needs wire = "native"');
 
   const ctl = table(root.control ?? {}, 'control');
   rejectUnknown(ctl, 'control', ['socket']);
@@ -229,7 +272,10 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
       addresses: prefixes(strList(ifc, 'address', 'interface'), 'interface.address'),
       mtu: int(ifc, 'mtu', 'interface', 1420, 1280, 9000),
       wire,
+      padding: padding as PaddingMode,
+      cipher: cipher as CipherChoice,
     },
+    network,
     control: { socket: str(ctl, 'socket', 'control', DEFAULT_CONTROL_SOCKET) },
     timers,
     limits,

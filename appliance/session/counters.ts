@@ -1,0 +1,39 @@
+// What the device counts: every datagram in or out lands in exactly one of these, so a test
+// (and /metrics later) can see where a packet went.
+
+export interface Counters {
+  rxDatagrams: number;
+  txDatagrams: number;
+  /** Not a plausible message of the configured wire at all (a probe, garbage). */
+  dropMalformed: number;
+  /** Looked like a data message of ours but no session has that index. */
+  dropUnknownIndex: number;
+  dropAuth: number;
+  dropReplay: number;
+  dropExpiredKeypair: number;
+  dropSourceNotAllowed: number;
+  dropNoRoute: number;
+  dropNoEndpoint: number;
+  dropTunFull: number;
+  handshakeInvalid: number;
+  handshakeReplay: number;
+  handshakeFlood: number;
+  initiationsSent: number;
+  initiationsReceived: number;
+  responsesSent: number;
+  responsesReceived: number;
+  cookieRepliesSent: number;
+  cookieRepliesReceived: number;
+  keepalivesSent: number;
+  keepalivesReceived: number;
+}
+
+export function newCounters(): Counters {
+  return {
+    rxDatagrams: 0, txDatagrams: 0, dropMalformed: 0, dropUnknownIndex: 0, dropAuth: 0, dropReplay: 0,
+    dropExpiredKeypair: 0, dropSourceNotAllowed: 0, dropNoRoute: 0, dropNoEndpoint: 0, dropTunFull: 0,
+    handshakeInvalid: 0, handshakeReplay: 0, handshakeFlood: 0, initiationsSent: 0, initiationsReceived: 0,
+    responsesSent: 0, responsesReceived: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0,
+    keepalivesSent: 0, keepalivesReceived: 0,
+  };
+}
