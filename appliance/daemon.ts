@@ -84,6 +84,8 @@ export async function runDaemon(config: Config): Promise<void> {
   const control = startControlServer(config.control.socket, {
     status: () => ({
       interface: tun.name,
+      wire: dev.wire.kind,
+      network: config.network?.name ?? null,
       publicKey: encodeKey(dev.identity.publicKey),
       listenPort: socket.port,
       uptimeSeconds: Math.round((Date.now() - startedMs) / 1000),
@@ -102,6 +104,7 @@ export async function runDaemon(config: Config): Promise<void> {
         rxPackets: p.stats.rxPackets,
         txPackets: p.stats.txPackets,
         sessionIndex: p.current?.localIndex ?? null,
+        cipher: p.current?.cipher ?? null,
       })),
     }),
   });

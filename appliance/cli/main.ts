@@ -11,6 +11,7 @@ const USAGE = `usage: warren <command> [options]
 
 commands:
   genkey                     print a new private key (base64)
+  gensecret                  print a new network secret (base64, 32 random bytes)
   pubkey                     read a private key on stdin, print its public key
   daemon --config FILE       run the appliance with the TOML config FILE
   status [--json] [--socket PATH]
@@ -24,6 +25,9 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'genkey':
       process.stdout.write(`${encodeKey(generatePrivateKey())}\n`);
+      return 0;
+    case 'gensecret':
+      process.stdout.write(`${encodeKey(crypto.getRandomValues(new Uint8Array(32)))}\n`);
       return 0;
     case 'pubkey': {
       const text = await Bun.stdin.text();

@@ -37,6 +37,11 @@ export class Keypair {
     return this.aead.open(this.receiveKey, nonce(counter), buf, start, end);
   }
 
+  /** The AEAD in use, e.g. for status output. */
+  get cipher(): string {
+    return this.aead.name;
+  }
+
   /** Zeroes the key material (§6.3: keys are erased after REJECT_AFTER_TIME × 3). */
   wipe(): void {
     this.sendKey.fill(0);

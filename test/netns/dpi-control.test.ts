@@ -4,18 +4,22 @@
 //
 //   ns a (initiator, 10.96.0.1) ──veth 192.168.82.0/24── ns b (responder, 10.96.0.2)
 //
-// A non-standard port (not 51820) so nDPI cannot name the flow from the port alone.
+// Non-standard ports (not 51820), so nDPI cannot name the flow from the port alone, and two
+// DIFFERENT ports: nDPI 4.2's WireGuard dissector matches a handshake response to its initiation by
+// packet direction, which it cannot tell apart when both ends use the same port — such a flow comes
+// out Unknown (seen here with 43212 ↔ 43212), a false negative a test of Warren must not rely on.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
-import { CHANCE_HEURISTICS, captureWhile, inspectCapture, ndpiFlows } from './lib/dpi.ts';
+import { captureWhile, inspectCapture, ndpiFlows, randomnessFindings } from './lib/dpi.ts';
 import { Lab, REPO_ROOT, waitFor } from './lib/netns.ts';
 import { describeUniformity, MIN_SAMPLES_PER_OFFSET } from './lib/stats.ts';
 import { startWireguardGo } from './lib/wireguard-go.ts';
 
 const BUN = join(REPO_ROOT, 'node_modules/.bin/bun');
 const UDP_SEND = join(REPO_ROOT, 'test/netns/fixtures/udp-send.ts');
-const WG_PORT = 43_210;
+const WG_RESPONDER_PORT = 43_210;
+const WG_INITIATOR_PORT = 43_211;
 const SINK_PORT = 40_123;
 
 let lab: Lab;
@@ -37,12 +41,12 @@ afterAll(async () => {
 describe('DPI control: the probes see what we claim', () => {
   test('a wireguard-go tunnel is WireGuard to nDPI, `wg` to tshark, and not uniform at its type byte', async () => {
     // The responder starts first, so the initiator's first initiation is not lost to a closed port.
-    const responder = await startWireguardGo(lab, nsB, { listenPort: WG_PORT, addresses: ['10.96.0.2/24'], logLevel: 'error' });
+    const responder = await startWireguardGo(lab, nsB, { listenPort: WG_RESPONDER_PORT, addresses: ['10.96.0.2/24'], logLevel: 'error' });
     const initiator = await startWireguardGo(lab, nsA, {
-      listenPort: WG_PORT,
+      listenPort: WG_INITIATOR_PORT,
       addresses: ['10.96.0.1/24'],
       logLevel: 'error',
-      peers: [{ publicKey: responder.publicKey, endpoint: `192.168.82.2:${WG_PORT}`, allowedIps: ['10.96.0.2/32'] }],
+      peers: [{ publicKey: responder.publicKey, endpoint: `192.168.82.2:${WG_RESPONDER_PORT}`, allowedIps: ['10.96.0.2/32'] }],
     });
     await responder.set({ peers: [{ publicKey: initiator.publicKey, allowedIps: ['10.96.0.1/32'] }] });
 
@@ -75,6 +79,13 @@ describe('DPI control: the probes see what we claim', () => {
     const failing = u.filter((r) => r.pValue < u.threshold).map((r) => r.offset);
     expect(failing, describeUniformity(u)).toEqual(expect.arrayContaining([0, 1, 2, 3]));
     expect(Math.max(...failing), describeUniformity(u)).toBeLessThan(16);
+
+    // The verdict a test of Warren's native wire asks for: every probe objects.
+    const findings = randomnessFindings(seen);
+    expect(findings.join('\n')).toContain('nDPI names 1 flow(s) WireGuard');
+    expect(findings.join('\n')).toContain(`tshark calls only 0 of ${seen.protocols.length} datagrams data`);
+    expect(findings.join('\n')).toContain(`tshark dissects ${seen.protocols.length} of ${seen.protocols.length} datagrams as WireGuard`);
+    expect(findings.join('\n')).toContain('NOT uniform');
   }, 120_000);
 
   test('random UDP payloads are Unknown to nDPI and `data` to tshark, and uniform', async () => {
@@ -88,9 +99,9 @@ describe('DPI control: the probes see what we claim', () => {
 
     // Purely random payloads of 32–512 bytes (udp-send's own --random mode plants WireGuard-like
     // type bytes in half of them, which is a different test). Sent in batches, each from a fresh
-    // source port: several flows, and each argv well under the kernel's argument size limit.
-    const batches = 8;
-    const perBatch = 250;
+    // source port: 16 flows, and each argv well under the kernel's argument size limit.
+    const batches = 16;
+    const perBatch = 125;
     const { pcap } = await captureWhile(lab, nsA, vethA, `udp and dst port ${SINK_PORT}`, async () => {
       for (let b = 0; b < batches; b++) {
         const hex = Array.from({ length: perBatch }, () => {
@@ -103,23 +114,20 @@ describe('DPI control: the probes see what we claim', () => {
 
     const seen = await inspectCapture(pcap, { offsets: 32 });
     const context = `pcap: ${pcap}\nnDPI: ${JSON.stringify(seen.flows)}\ntshark: ${JSON.stringify(seen.topProtocols)}`;
-
-    // nDPI, with its port guessing on (as a middlebox would): nothing recognised in any flow.
     expect(seen.flows.length, context).toBe(batches);
-    for (const f of seen.flows) expect(f, context).toMatchObject({ proto: 'Unknown', l4: 'UDP' });
     expect(seen.flows.reduce((n, f) => n + f.packets, 0), context).toBe(batches * perBatch);
-    // Content-only classification agrees.
-    expect((await ndpiFlows(pcap, { guess: false })).map((f) => f.proto), context).toEqual(new Array(batches).fill('Unknown'));
-
-    // tshark: `data`, bar heuristics that random bytes match by chance (see CHANCE_HEURISTICS).
     expect(seen.protocols.length, context).toBe(batches * perBatch);
-    expect(seen.topProtocols.wg, context).toBeUndefined();
-    for (const top of Object.keys(seen.topProtocols)) expect(['data', ...CHANCE_HEURISTICS], context).toContain(top);
-    expect(seen.topProtocols.data ?? 0, context).toBeGreaterThanOrEqual(0.9 * seen.protocols.length);
-
-    // Bytes: uniform at every offset, with enough samples to say so.
     expect(seen.payloads.length).toBeGreaterThanOrEqual(MIN_SAMPLES_PER_OFFSET);
-    expect(seen.uniformity.pass, describeUniformity(seen.uniformity)).toBe(true);
+
+    // nDPI (port guessing on, as a middlebox would) names no flow WireGuard and most nothing at all;
+    // tshark calls (nearly) every datagram `data`; every offset is uniform. "Nearly" and "most":
+    // random bytes match weak signatures by chance (about 12 % of flows look like RTP to nDPI; see
+    // randomnessFindings in lib/dpi.ts), so every-flow-Unknown would fail one run in two.
+    expect(randomnessFindings(seen), context).toEqual([]);
+    expect(seen.flows.filter((f) => f.proto === 'Unknown').length, context).toBeGreaterThanOrEqual(batches / 2);
+    expect(seen.topProtocols.data ?? 0, context).toBeGreaterThanOrEqual(0.95 * seen.protocols.length);
+    // Content-only classification (-d) never does better than Unknown or chance either.
+    expect((await ndpiFlows(pcap, { guess: false })).filter((f) => f.proto === 'WireGuard'), context).toEqual([]);
 
     await lab.kill(sink);
   }, 120_000);

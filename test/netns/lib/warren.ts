@@ -34,6 +34,10 @@ export interface WarrenConfig {
   timers?: Record<string, number>;
   /** [limits] settings (cookie_after_handshakes_per_second, …). */
   limits?: Record<string, number>;
+  /** The network secret (base64); required by the native wire. */
+  networkSecret?: string;
+  padding?: string;
+  cipher?: string;
   peers: WarrenPeer[];
 }
 
@@ -46,9 +50,12 @@ export function warrenConfigToml(c: WarrenConfig): string {
   iface.address = c.addresses;
   iface.mtu = c.mtu ?? 1420;
   iface.wire = c.wire ?? 'wireguard';
+  if (c.padding !== undefined) iface.padding = c.padding;
+  if (c.cipher !== undefined) iface.cipher = c.cipher;
   const doc: Record<string, unknown> = { interface: iface, control: { socket: c.socket } };
   if (c.timers !== undefined) doc.timers = c.timers;
   if (c.limits !== undefined) doc.limits = c.limits;
+  if (c.networkSecret !== undefined) doc.network = { name: 'lab', secret: c.networkSecret };
   doc.peer = c.peers.map((p) => {
     const peer: Record<string, unknown> = { name: p.name, public_key: p.publicKey };
     if (p.presharedKey !== undefined) peer.preshared_key = p.presharedKey;
@@ -72,6 +79,9 @@ export interface WarrenOptions {
   wire?: string;
   timers?: Record<string, number>;
   limits?: Record<string, number>;
+  networkSecret?: string;
+  padding?: string;
+  cipher?: string;
   peers?: WarrenPeer[];
   /** How long to wait for the control socket to answer (default 20 s: Bun cold start). */
   startTimeoutMs?: number;
@@ -139,6 +149,9 @@ export async function startWarren(lab: Lab, ns: string, opts: WarrenOptions): Pr
     socket: socketPath,
     timers: opts.timers,
     limits: opts.limits,
+    networkSecret: opts.networkSecret,
+    padding: opts.padding,
+    cipher: opts.cipher,
     peers: opts.peers ?? [],
   });
   writeFileSync(configPath, toml, { mode: 0o600 });

@@ -1,0 +1,4 @@
+// Warren ↔ Warren on the WireGuard-compatible wire.
+import { tunnelSuite } from './tunnel-suite.ts';
+
+tunnelSuite('wireguard');
