@@ -15,19 +15,23 @@ const nsA = await lab.ns('a');
 const nsB = await lab.ns('b');
 await lab.veth(nsA, nsB, { a: '192.168.77.1/24', b: '192.168.77.2/24' });
 const [ka, kb] = [await genKeyPair(), await genKeyPair()];
+// The native wire (the default between appliances): every byte random-looking to outsiders.
+const networkSecret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
+const wire = { wire: 'native', networkSecret };
 const [a, b] = await Promise.all([
   startWarren(lab, nsA, {
-    name: 'a', privateKey: ka.privateKey, addresses: ['10.99.0.1/24', 'fd99::1/64'],
+    ...wire, name: 'a', privateKey: ka.privateKey, addresses: ['10.99.0.1/24', 'fd99::1/64'],
     peers: [{ name: 'b', publicKey: kb.publicKey, endpoint: '192.168.77.2:51820', allowedIps: ['10.99.0.2/32', 'fd99::2/128'], persistentKeepalive: 25 }],
   }),
   startWarren(lab, nsB, {
-    name: 'b', privateKey: kb.privateKey, addresses: ['10.99.0.2/24', 'fd99::2/64'],
+    ...wire, name: 'b', privateKey: kb.privateKey, addresses: ['10.99.0.2/24', 'fd99::2/64'],
     peers: [{ name: 'a', publicKey: ka.publicKey, endpoint: '192.168.77.1:51820', allowedIps: ['10.99.0.1/32', 'fd99::1/128'], persistentKeepalive: 25 }],
   }),
 ]);
 const warren = join(REPO_ROOT, 'warren');
 console.log(`
-Warren lab is up: two appliances joined by an encrypted tunnel.
+Warren lab is up: two appliances joined by an encrypted tunnel on the native wire
+(nothing on the wire is fixed: no type bytes, no fixed sizes, every byte random-looking).
 
   appliance a: namespace ${nsA}, tunnel 10.99.0.1 / fd99::1, UDP 192.168.77.1:51820
   appliance b: namespace ${nsB}, tunnel 10.99.0.2 / fd99::2, UDP 192.168.77.2:51820

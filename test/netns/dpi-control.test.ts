@@ -10,8 +10,9 @@
 // out Unknown (seen here with 43212 ↔ 43212), a false negative a test of Warren must not rely on.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { captureWhile, inspectCapture, ndpiFlows, randomnessFindings } from './lib/dpi.ts';
+import { captureWhile, DpiError, inspectCapture, ndpiFlows, parseNdpiOutput, randomnessFindings, tsharkProtocols } from './lib/dpi.ts';
 import { Lab, REPO_ROOT, waitFor } from './lib/netns.ts';
 import { describeUniformity, MIN_SAMPLES_PER_OFFSET } from './lib/stats.ts';
 import { startWireguardGo } from './lib/wireguard-go.ts';
@@ -131,4 +132,50 @@ describe('DPI control: the probes see what we claim', () => {
 
     await lab.kill(sink);
   }, 120_000);
+});
+
+describe('DPI probes: parsing and error paths', () => {
+  test('parses ndpiReader 4.2 flow lines, bidirectional and one-way', () => {
+    const text = [
+      'Protocol statistics:',
+      '\t1\tUDP 10.91.0.1:40000 <-> 10.91.0.2:51820 [proto: 206/WireGuard][Encrypted][Confidence: DPI][cat: VPN/2][51 pkts/65490 bytes <-> 51 pkts/65434 bytes][Goodput ratio: 97/97]',
+      'Undetected flows:',
+      '\t1\tUDP 10.91.0.1:38543 -> 10.91.0.2:40123 [proto: 0/Unknown][ClearText][Confidence: Unknown][300 pkts/230763 bytes -> 0 pkts/0 bytes][Goodput ratio: 95/0]',
+      '\t2\tTCP 10.0.0.1:1234 <-> 10.0.0.2:80 [proto: 7.178/HTTP.Amazon][ClearText][Confidence: DPI][cat: Web/5][3 pkts/200 bytes <-> 2 pkts/900 bytes]',
+    ].join('\n');
+    expect(parseNdpiOutput(text)).toEqual([
+      { l4: 'UDP', src: '10.91.0.1:40000', dst: '10.91.0.2:51820', protoId: '206', proto: 'WireGuard', confidence: 'DPI', category: 'VPN', packets: 102 },
+      { l4: 'UDP', src: '10.91.0.1:38543', dst: '10.91.0.2:40123', protoId: '0', proto: 'Unknown', confidence: 'Unknown', category: '', packets: 300 },
+      { l4: 'TCP', src: '10.0.0.1:1234', dst: '10.0.0.2:80', protoId: '7.178', proto: 'HTTP.Amazon', confidence: 'DPI', category: 'Web', packets: 5 },
+    ]);
+  });
+
+  test('a file that is no pcap: both tools throw with the command and its output', async () => {
+    const bogus = join(lab.tmpDir, 'not-a.pcap');
+    writeFileSync(bogus, 'not a capture\n');
+    const ndpi = await ndpiFlows(bogus).catch((e: unknown) => e);
+    expect(ndpi).toBeInstanceOf(DpiError);
+    expect((ndpi as DpiError).kind).toBe('tool-failed');
+    expect((ndpi as DpiError).message).toContain(`ndpiReader -i ${bogus} -v 2`);
+    expect((ndpi as DpiError).message).toContain('could not open pcap file');
+    const tshark = await tsharkProtocols(bogus).catch((e: unknown) => e);
+    expect(tshark).toBeInstanceOf(DpiError);
+    expect((tshark as DpiError).message).toContain(`tshark -r ${bogus}`);
+    expect((tshark as DpiError).message).not.toContain('This could be dangerous');
+  });
+
+  test('a bad display filter is an error, not an empty answer', async () => {
+    const empty = join(lab.tmpDir, 'empty.pcap');
+    // A pcap header (LE, v2.4, snaplen 262144, Ethernet) and no packet.
+    const header = Buffer.alloc(24);
+    header.writeUInt32LE(0xa1b2c3d4, 0);
+    header.writeUInt16LE(2, 4);
+    header.writeUInt16LE(4, 6);
+    header.writeUInt32LE(262_144, 16);
+    header.writeUInt32LE(1, 20);
+    writeFileSync(empty, header);
+    expect(await ndpiFlows(empty)).toEqual([]);
+    expect(await tsharkProtocols(empty)).toEqual([]);
+    await expect(tsharkProtocols(empty, 'udp and (')).rejects.toThrow(DpiError);
+  });
 });
