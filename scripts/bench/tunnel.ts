@@ -101,7 +101,7 @@ async function main(): Promise<number> {
   const lab = await Lab.create('bench');
   const out: Record<string, unknown> = { bench: 'tunnel', seconds: SECONDS, udp_payload: UDP_PAYLOAD, udp_target: UDP_TARGET, tunnel_mtu: TUNNEL_MTU };
   const results: { name: string; key: string; figures: Figures | null; note?: string }[] = [];
-  let warrenRss: { rss_kb: number | null; hwm_kb: number | null } | null = null;
+  const rss: Record<string, RssFigures> = {};
   try {
     const a = await lab.ns('a');
     const b = await lab.ns('b');
@@ -128,39 +128,54 @@ async function main(): Promise<number> {
     await wa.stop();
     await wb.stop();
 
-    log('warren …');
-    const nodes: WarrenNode[] = [];
-    try {
-      const [ja, jb] = [await genKeyPair(), await genKeyPair()];
-      nodes.push(await startWarren(lab, b, {
-        name: 'b', privateKey: jb.privateKey, listenPort: 51831, addresses: ['10.99.2.2/24'], mtu: TUNNEL_MTU,
-        peers: [{ name: 'a', publicKey: ja.publicKey, allowedIps: ['10.99.2.1/32'] }],
-      }));
-      nodes.push(await startWarren(lab, a, {
-        name: 'a', privateKey: ja.privateKey, listenPort: 51830, addresses: ['10.99.2.1/24'], mtu: TUNNEL_MTU,
-        peers: [{ name: 'b', publicKey: jb.publicKey, endpoint: '192.168.77.2:51831', allowedIps: ['10.99.2.2/32'] }],
-      }));
-      await tunnelUp(lab, a, '10.99.2.2');
-      const figures = await measure(lab, a, '10.99.2.2');
-      const pid = nodes[0]?.proc.pid ?? 0; // b: the receiving side of every iperf3 test
-      warrenRss = { rss_kb: readRssKb(pid, 'VmRSS'), hwm_kb: readRssKb(pid, 'VmHWM') };
-      results.push({ name: 'warren', key: 'warren', figures });
-    } catch (e) {
-      const reason = firstLine(e);
-      console.log(`warren: unavailable (${reason})`);
-      results.push({ name: 'warren', key: 'warren', figures: null, note: reason });
-    } finally {
-      for (const n of nodes) await n.stop().catch(() => 0);
+    // Warren, one variant at a time (BENCH_WARREN=native-aes,native-chacha,wireguard to choose).
+    const variants = (process.env.BENCH_WARREN ?? 'native-aes,native-chacha,wireguard').split(',').filter(Boolean);
+    let port = 51830;
+    let net = 2;
+    for (const variant of variants) {
+      const opts = VARIANTS[variant];
+      if (!opts) throw new Error(`unknown BENCH_WARREN variant "${variant}" (known: ${Object.keys(VARIANTS).join(', ')})`);
+      const key = `warren_${variant.replace('-', '_')}`;
+      const name = `warren ${variant}`;
+      log(`${name} …`);
+      const nodes: WarrenNode[] = [];
+      const subnet = `10.99.${net++}`;
+      try {
+        const [ja, jb] = [await genKeyPair(), await genKeyPair()];
+        const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
+        const common = { ...opts, networkSecret: secret, mtu: TUNNEL_MTU };
+        nodes.push(await startWarren(lab, b, {
+          ...common, name: `b-${variant}`, privateKey: jb.privateKey, listenPort: port + 1, addresses: [`${subnet}.2/24`],
+          peers: [{ name: 'a', publicKey: ja.publicKey, allowedIps: [`${subnet}.1/32`] }],
+        }));
+        nodes.push(await startWarren(lab, a, {
+          ...common, name: `a-${variant}`, privateKey: ja.privateKey, listenPort: port, addresses: [`${subnet}.1/24`],
+          peers: [{ name: 'b', publicKey: jb.publicKey, endpoint: `192.168.77.2:${port + 1}`, allowedIps: [`${subnet}.2/32`] }],
+        }));
+        port += 2;
+        await tunnelUp(lab, a, `${subnet}.2`);
+        const pid = nodes[0]?.proc.pid ?? 0; // b: the receiving side of every iperf3 test
+        await Bun.sleep(2000);
+        const idle = readRssKb(pid, 'VmRSS');
+        const figures = await measure(lab, a, `${subnet}.2`);
+        const cipher = ((await nodes[1]!.status()).peers as { cipher: string | null }[])[0]?.cipher ?? '?';
+        rss[key] = { idle_kb: idle, rss_kb: readRssKb(pid, 'VmRSS'), hwm_kb: readRssKb(pid, 'VmHWM'), cipher };
+        results.push({ name, key, figures });
+      } catch (e) {
+        const reason = firstLine(e);
+        console.log(`${name}: unavailable (${reason})`);
+        results.push({ name, key, figures: null, note: reason });
+      } finally {
+        for (const n of nodes) await n.stop().catch(() => 0);
+      }
     }
   } finally {
     await lab.cleanup();
   }
 
-  printTable(results, warrenRss);
-  for (const r of results) out[r.key] = r.figures === null ? { unavailable: r.note } : r.figures;
-  out.warren_rss_kb = warrenRss?.rss_kb ?? null;
-  out.warren_hwm_kb = warrenRss?.hwm_kb ?? null;
-  out.ratio_warren_to_wireguard_go = ratios(results);
+  printTable(results, rss);
+  for (const r of results) out[r.key] = r.figures === null ? { unavailable: r.note } : { ...r.figures, ...rss[r.key] };
+  for (const r of results) if (r.key.startsWith('warren')) out[`ratio_${r.key}_to_wireguard_go`] = ratios(results, r.key);
   console.log(JSON.stringify(out));
   return 0;
 }
@@ -174,9 +189,23 @@ const METRICS: { key: keyof Omit<Figures, 'errors'>; label: string; digits: numb
   { key: 'rtt_ms', label: 'RTT avg (ms, lower is better)', digits: 3 },
 ];
 
-function ratios(results: { key: string; figures: Figures | null }[]): Record<string, number | null> {
+interface RssFigures {
+  idle_kb: number | null;
+  rss_kb: number | null;
+  hwm_kb: number | null;
+  cipher: string;
+}
+
+const VARIANTS: Record<string, { wire: string; cipher?: string; padding?: string }> = {
+  'native-aes': { wire: 'native', cipher: 'aes256gcm' },
+  'native-chacha': { wire: 'native', cipher: 'chacha20poly1305' },
+  'native-aes-nopad': { wire: 'native', cipher: 'aes256gcm', padding: 'off' },
+  wireguard: { wire: 'wireguard' },
+};
+
+function ratios(results: { key: string; figures: Figures | null }[], key: string): Record<string, number | null> {
   const wg = results.find((r) => r.key === 'wireguard_go')?.figures;
-  const wr = results.find((r) => r.key === 'warren')?.figures;
+  const wr = results.find((r) => r.key === key)?.figures;
   const out: Record<string, number | null> = {};
   for (const m of METRICS) {
     if (m.key === 'udp_loss_pct' || m.key === 'udp_tx_pps') continue;
@@ -187,18 +216,26 @@ function ratios(results: { key: string; figures: Figures | null }[]): Record<str
   return out;
 }
 
-function printTable(results: { name: string; key: string; figures: Figures | null; note?: string }[], rss: { rss_kb: number | null; hwm_kb: number | null } | null): void {
-  const r = ratios(results);
-  const cols = ['metric', ...results.map((x) => x.name), 'warren/wg-go'];
+function printTable(results: { name: string; key: string; figures: Figures | null; note?: string }[], rss: Record<string, RssFigures>): void {
+  const cols = ['metric', ...results.map((x) => x.name)];
   const rows = METRICS.map((m) => [
     m.label,
     ...results.map((x) => (x.figures?.[m.key] == null ? '—' : (x.figures[m.key] as number).toFixed(m.digits))),
-    r[m.key] == null ? '—' : `${(r[m.key] as number).toFixed(2)}×`,
   ]);
   const mb = (kb: number | null | undefined): string => (kb == null ? '—' : (kb / 1024).toFixed(1));
-  const rssRow = (label: string, kb: number | null | undefined): string[] => [label, ...results.map((x) => (x.key === 'warren' ? mb(kb) : '')), ''];
-  rows.push(rssRow('Warren RSS after load (MB)', rss?.rss_kb));
-  rows.push(rssRow('Warren peak RSS, VmHWM (MB)', rss?.hwm_kb));
+  const rssRow = (label: string, f: (r: RssFigures) => string): string[] => [label, ...results.map((x) => (rss[x.key] ? f(rss[x.key]!) : ''))];
+  rows.push(rssRow('cipher negotiated', (r) => r.cipher));
+  rows.push(rssRow('Warren RSS idle (MB)', (r) => mb(r.idle_kb)));
+  rows.push(rssRow('Warren RSS after load (MB)', (r) => mb(r.rss_kb)));
+  rows.push(rssRow('Warren peak RSS, VmHWM (MB)', (r) => mb(r.hwm_kb)));
+  for (const m of METRICS) {
+    if (m.key === 'udp_loss_pct' || m.key === 'udp_tx_pps') continue;
+    rows.push([`ratio to wireguard-go: ${m.label}`, ...results.map((x) => {
+      if (!x.key.startsWith('warren')) return '';
+      const v = ratios(results, x.key)[m.key];
+      return v == null ? '—' : `${v.toFixed(2)}×`;
+    })]);
+  }
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   console.log();
