@@ -20,12 +20,12 @@ const networkSecret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).to
 const wire = { wire: 'native', networkSecret };
 const [a, b] = await Promise.all([
   startWarren(lab, nsA, {
-    ...wire, name: 'a', privateKey: ka.privateKey, addresses: ['10.99.0.1/24', 'fd99::1/64'],
-    peers: [{ name: 'b', publicKey: kb.publicKey, endpoint: '192.168.77.2:51820', allowedIps: ['10.99.0.2/32', 'fd99::2/128'], persistentKeepalive: 25 }],
+    ...wire, name: 'a', privateKey: ka.privateKey, listenPort: 40001, addresses: ['10.99.0.1/24', 'fd99::1/64'],
+    peers: [{ name: 'b', publicKey: kb.publicKey, endpoint: '192.168.77.2:40002', allowedIps: ['10.99.0.2/32', 'fd99::2/128'], persistentKeepalive: 25 }],
   }),
   startWarren(lab, nsB, {
-    ...wire, name: 'b', privateKey: kb.privateKey, addresses: ['10.99.0.2/24', 'fd99::2/64'],
-    peers: [{ name: 'a', publicKey: ka.publicKey, endpoint: '192.168.77.1:51820', allowedIps: ['10.99.0.1/32', 'fd99::1/128'], persistentKeepalive: 25 }],
+    ...wire, name: 'b', privateKey: kb.privateKey, listenPort: 40002, addresses: ['10.99.0.2/24', 'fd99::2/64'],
+    peers: [{ name: 'a', publicKey: ka.publicKey, endpoint: '192.168.77.1:40001', allowedIps: ['10.99.0.1/32', 'fd99::1/128'], persistentKeepalive: 25 }],
   }),
 ]);
 const warren = join(REPO_ROOT, 'warren');
@@ -33,15 +33,15 @@ console.log(`
 Warren lab is up: two appliances joined by an encrypted tunnel on the native wire
 (nothing on the wire is fixed: no type bytes, no fixed sizes, every byte random-looking).
 
-  appliance a: namespace ${nsA}, tunnel 10.99.0.1 / fd99::1, UDP 192.168.77.1:51820
-  appliance b: namespace ${nsB}, tunnel 10.99.0.2 / fd99::2, UDP 192.168.77.2:51820
+  appliance a: namespace ${nsA}, tunnel 10.99.0.1 / fd99::1, UDP 192.168.77.1:40001
+  appliance b: namespace ${nsB}, tunnel 10.99.0.2 / fd99::2, UDP 192.168.77.2:40002
 
 Try, in another terminal (as root):
   ip netns exec ${nsA} ping 10.99.0.2
   ip netns exec ${nsB} ping fd99::1
   ip netns exec ${nsA} ${warren} status --socket ${a.socketPath}
   ip netns exec ${nsB} ${warren} status --json --socket ${b.socketPath}
-  ip netns exec ${nsA} tcpdump -ni any udp port 51820     # only ciphertext on the wire
+  ip netns exec ${nsA} tcpdump -ni any udp port 40001    # random-looking bytes only
 
 Configs: ${a.configPath}, ${b.configPath}
 Logs:    ${lab.artifactsDir}

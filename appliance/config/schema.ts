@@ -6,6 +6,20 @@
 
 import { parsePrefix, parseEndpoint, type Prefix, type Endpoint } from '../dataplane/packet/addr.ts';
 import { PADDING_MODES, type PaddingMode } from '../wire/padding.ts';
+import { hash, publicKeyOf } from '../noise/crypto.ts';
+
+/** WireGuard's customary port; the WireGuard wire keeps it as its default. */
+export const WIREGUARD_PORT = 51820;
+
+/**
+ * The native wire's default port: derived from the node's public key, so it is stable across
+ * restarts without any state, and different on every appliance — a fixed default port would be
+ * a fingerprint (nDPI names any flow on 51820 "WireGuard" by port alone). Range 10000–59999.
+ */
+export function nativeDefaultPort(publicKey: Uint8Array): number {
+  const h = hash(new TextEncoder().encode('warren default port'), publicKey);
+  return 10000 + (((h[0] ?? 0) << 8) | (h[1] ?? 0)) % 50000;
+}
 
 export class ConfigError extends Error {
   readonly kind = 'config';
@@ -268,7 +282,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
     interface: {
       name,
       privateKey,
-      listenPort: int(ifc, 'listen_port', 'interface', 51820, 0, 65535),
+      listenPort: int(ifc, 'listen_port', 'interface', wire === 'native' ? nativeDefaultPort(publicKeyOf(privateKey)) : WIREGUARD_PORT, 0, 65535),
       addresses: prefixes(strList(ifc, 'address', 'interface'), 'interface.address'),
       mtu: int(ifc, 'mtu', 'interface', 1420, 1280, 9000),
       wire,

@@ -312,7 +312,8 @@ export class Lab {
     const path = join(this.artifactsDir, `${base}.pcap`);
     // -Z root: Debian's tcpdump would otherwise drop to user tcpdump and fail to write here.
     // --immediate-mode: without it packets wait in the kernel ring and a short capture is empty.
-    const argv = ['tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-Z', 'root', '-w', path];
+    // -B: a 16 MiB kernel buffer, so bursts at line rate are not dropped before tcpdump reads them.
+    const argv = ['tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-B', '16384', '-Z', 'root', '-w', path];
     if (filter !== '') argv.push(filter);
     const proc = this.spawn(ns, argv, { log: `tcpdump-${base}` });
     await waitFor(`tcpdump on ${ns}/${iface} (log: ${proc.logPath})`, () => {

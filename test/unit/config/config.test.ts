@@ -77,6 +77,12 @@ describe('config', () => {
   test('defaults fill in what is left out', () => {
     const c = parseConfigText(`[interface]\nprivate_key = "${KEY}"\n[network]\nsecret = "${SECRET}"\n`);
     expect(c.interface.wire).toBe('native');
+    // Not WireGuard's 51820: derived from the key, stable, different per appliance.
+    expect(c.interface.listenPort).not.toBe(51820);
+    expect(c.interface.listenPort).toBeGreaterThanOrEqual(10000);
+    expect(parseConfigText(`[interface]\nprivate_key = "${KEY}"\n[network]\nsecret = "${SECRET}"\n`).interface.listenPort).toBe(c.interface.listenPort);
+    expect(parseConfigText(`[interface]\nprivate_key = "${PEER}"\n[network]\nsecret = "${SECRET}"\n`).interface.listenPort).not.toBe(c.interface.listenPort);
+    expect(parseConfigText(BASE).interface.listenPort).toBe(51820);
     expect(c.interface.padding).toBe('bucket');
     expect(c.interface.cipher).toBe('auto');
     expect(c.network?.name).toBe('home');
