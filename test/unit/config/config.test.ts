@@ -87,7 +87,6 @@ describe('config', () => {
     expect(c.interface.cipher).toBe('auto');
     expect(c.network?.name).toBe('home');
     expect(c.interface.name).toBe('warren0');
-    expect(c.interface.listenPort).toBe(51820);
     expect(c.interface.mtu).toBe(1420);
     expect(c.peers).toEqual([]);
   });
