@@ -12,6 +12,10 @@ import { startControlServer } from './control/server.ts';
 import { openTun } from '../ffi/tun.ts';
 import { TunReader } from '../ffi/tun-reader.ts';
 import { findUdpSocketFd, setSocketBuffers } from '../ffi/socket-buffers.ts';
+import { OutboundHost } from './dataplane/outbound-host.ts';
+import type { OutboundInit } from './dataplane/outbound-protocol.ts';
+import { deriveWireKeys } from './wire/keys.ts';
+import { formatPrefix as prefixText } from './dataplane/packet/addr.ts';
 
 const TICK_MS = 100;
 /** Socket buffers sized for bursts at line rate (the kernel doubles the value for bookkeeping). */
@@ -51,11 +55,16 @@ export async function runDaemon(config: Config): Promise<void> {
     const got = setSocketBuffers(sockFd, UDP_BUFFER_BYTES);
     if (got.receive < UDP_BUFFER_BYTES) log(`udp: receive buffer is ${got.receive} bytes (asked ${UDP_BUFFER_BYTES}); bursts may be dropped`);
   }
+  // The outbound data plane runs on the TUN worker (dataplane/outbound-worker.ts) unless
+  // WARREN_OUTBOUND=main asks for the in-process path (for comparison in benchmarks).
+  const host = process.env.WARREN_OUTBOUND !== 'main' && sockFd !== null ? new OutboundHost(Math.max(1, config.peers.length), ifc.mtu) : null;
   const dev = new Device(config, {
     sendMany: (list) => socket.sendMany(list),
     tunWrite: (pkt) => tun.write(pkt),
-    now: () => performance.now(),
+    // Absolute milliseconds: the outbound worker shares these times through the send table.
+    now: () => performance.timeOrigin + performance.now(),
     log,
+    sender: host ?? undefined,
   });
   device = dev;
   try {
@@ -72,7 +81,29 @@ export async function runDaemon(config: Config): Promise<void> {
     throw e;
   }
 
-  const reader = new TunReader(tun.fd, { slotSize: Math.max(2048, ifc.mtu + 64) });
+  let init: Record<string, unknown> | undefined;
+  if (host && sockFd !== null) {
+    const keys = config.network ? deriveWireKeys(config.network.secret) : null;
+    const zero = new Uint8Array(32);
+    const outbound: Omit<OutboundInit, 'fd' | 'ring' | 'batch' | 'pollMs'> = {
+      sockFd,
+      doorbell: host.doorbell,
+      commands: host.commands,
+      table: host.table.sab,
+      slots: host.slots,
+      stats: host.stats,
+      wire: { kind: dev.wire.kind, headerKey: keys?.header ?? zero, envelopeKey: keys?.envelope ?? zero, psk: keys?.psk ?? zero, padding: ifc.padding },
+      mtu: ifc.mtu,
+      rejectAfterMs: config.timers.rejectAfterTime * 1000,
+      routes: config.peers.flatMap((p, slot) => p.allowedIps.map((a) => ({ prefix: prefixText(a), slot }))),
+    };
+    init = outbound;
+  }
+  const reader = new TunReader(tun.fd, {
+    slotSize: Math.max(2048, ifc.mtu + 64),
+    worker: host ? new URL('./dataplane/outbound-worker.ts', import.meta.url) : undefined,
+    init,
+  });
   reader.start(
     (packets, count) => dev.outbound(packets, count),
     (err) => {
@@ -92,6 +123,7 @@ export async function runDaemon(config: Config): Promise<void> {
       rssBytes: process.memoryUsage.rss(),
       counters: { ...dev.counters, udpErrors },
       tun: { written: tun.stats.written, dropped: tun.stats.dropped, read: reader.stats },
+      outbound: host ? { worker: true, ...host.counters() } : { worker: false },
       peers: dev.peers.map((p) => ({
         name: p.name,
         publicKey: encodeKey(p.publicKey),
@@ -117,7 +149,9 @@ export async function runDaemon(config: Config): Promise<void> {
     down = true;
     clearInterval(timer);
     control.stop();
+    host?.close();
     await reader.stop();
+    host?.dispose();
     socket.close();
     tun.close();
     log('warren: stopped');

@@ -32,6 +32,8 @@ import { Keypair, REJECT_AFTER_MESSAGES } from './session/keypair.ts';
 import { aeadFor, hasFastAes, type Suite } from './session/aead.ts';
 import { Peer } from './session/peer.ts';
 import { DatagramPool } from './dataplane/datagram-pool.ts';
+import { buildDatagram } from './dataplane/seal.ts';
+import type { DataSender } from './dataplane/outbound-host.ts';
 
 /** Datagrams per socket batch: a TUN read batch is at most 64, plus replies and keepalives. */
 const BATCH_SLOTS = 256;
@@ -56,6 +58,12 @@ export interface DeviceSeams {
   wallNow?: () => number;
   random?: () => number;
   log?: (line: string) => void;
+  /**
+   * Who seals and sends data messages. Absent: this device does it in-process (tests, and the
+   * fallback). The daemon passes the outbound worker's host (dataplane/outbound-host.ts), which
+   * then owns every keypair's send counter.
+   */
+  sender?: DataSender;
 }
 
 export type { Counters } from './session/counters.ts';
@@ -78,6 +86,7 @@ export class Device {
   private readonly pool: DatagramPool;
   private readonly t: { [K in keyof TimerConfig]: number };
   private readonly header: DataHeader = { index: 0, counter: 0 };
+  private readonly nonce = new Uint8Array(12);
   /** All-zero plaintext for keepalives. */
   private readonly zeros: Uint8Array;
   /** What this node offers in native initiations (CAP_FAST_AES where AES-GCM runs in hardware). */
@@ -113,6 +122,7 @@ export class Device {
       // The native wire mixes the network's PSK into every handshake: only members complete one.
       const psk = this.wire.kind === 'native' && keys ? combinePsk(keys.psk, pc.presharedKey) : pc.presharedKey;
       const peer = new Peer(pc.name, pc.publicKey, psk, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, seams.now);
+      peer.slot = this.peers.length;
       this.peers.push(peer);
       this.byKey.set(keyId(pc.publicKey), peer);
       for (const prefix of pc.allowedIps) this.routes.insert(prefix, peer);
@@ -158,7 +168,7 @@ export class Device {
     }
     this.seal(peer, kp, pkt, now);
     // §6.2: the initiator rekeys after REKEY_AFTER_TIME or REKEY_AFTER_MESSAGES.
-    if (kp.isInitiator && (now - kp.createdMs >= this.t.rekeyAfterTime || kp.sendCounter >= this.t.rekeyAfterMessages)) {
+    if (kp.isInitiator && (now - kp.createdMs >= this.t.rekeyAfterTime || this.sendCounter(peer, kp) >= this.t.rekeyAfterMessages)) {
       this.initiate(peer, false);
     }
   }
@@ -166,13 +176,33 @@ export class Device {
   private sendingKeypair(peer: Peer, now: number): Keypair | null {
     const kp = peer.current;
     if (!kp) return null;
-    if (now - kp.createdMs >= this.t.rejectAfterTime || kp.sendCounter >= REJECT_AFTER_MESSAGES) return null;
+    if (now - kp.createdMs >= this.t.rejectAfterTime || this.sendCounter(peer, kp) >= REJECT_AFTER_MESSAGES) return null;
     return kp;
+  }
+
+  /** Messages sent with the peer's current keys (counted by the outbound worker when there is one). */
+  private sendCounter(peer: Peer, kp: Keypair): number {
+    const sender = this.seams.sender;
+    return sender ? sender.sent(peer.slot).counter : kp.sendCounter;
+  }
+
+  /** Tells the outbound worker what it may send for this peer now (keys and endpoint). */
+  private publish(peer: Peer): void {
+    this.seams.sender?.publish(peer.slot, peer.current, peer.endpoint);
   }
 
   private seal(peer: Peer, kp: Keypair, pkt: Uint8Array, now: number, keepalive = false): void {
     const ep = peer.endpoint;
     if (!ep) return;
+    const sender = this.seams.sender;
+    if (sender) {
+      // The worker seals it with the peer's published keys and counts it.
+      sender.send(peer.slot, pkt, keepalive);
+      peer.lastSentMs = now;
+      peer.keepaliveDueMs = 0;
+      if (keepalive) this.counters.keepalivesSent++;
+      return;
+    }
     const wire = this.wire;
     const h = wire.headerBytes;
     const padded = keepalive ? pkt.length : wire.paddedSize(pkt.length, this.config.interface.mtu);
@@ -183,11 +213,7 @@ export class Device {
       dgram = this.pool.take(size) ?? new Uint8Array(size);
     }
     const counter = kp.sendCounter++;
-    wire.writeHeader(dgram, kp.remoteIndex, counter);
-    dgram.set(pkt, h);
-    if (padded > pkt.length) dgram.fill(0, h + pkt.length, h + padded);
-    kp.sealInPlace(counter, dgram, h, padded);
-    wire.protect(dgram);
+    buildDatagram(dgram, wire, kp.aead, kp.sendKey, this.nonce, kp.remoteIndex, counter, pkt, padded);
     this.queue(dgram, ep);
     peer.lastSentMs = now;
     peer.keepaliveDueMs = 0; // any authenticated packet sent cancels the passive keepalive
@@ -220,6 +246,7 @@ export class Device {
 
   /** Hands the datagrams queued so far to the socket in one call. */
   flush(): void {
+    this.seams.sender?.flush();
     if (this.out.length === 0) return;
     this.counters.txDatagrams += this.out.length / 3;
     this.seams.sendMany(this.out);
@@ -283,9 +310,13 @@ export class Device {
     if (peer.next === kp) this.promoteNext(peer, now);
     // Roaming: the endpoint follows the latest authenticated packet (§2).
     const ep = peer.endpoint;
-    if (!ep || ep.port !== port || ep.address !== address) peer.endpoint = endpointOf(port, address);
+    if (!ep || ep.port !== port || ep.address !== address) {
+      peer.endpoint = endpointOf(port, address);
+      this.publish(peer);
+    }
     peer.lastReceivedMs = now;
     peer.newHandshakeDueMs = 0;
+    this.seams.sender?.clearUnanswered(peer.slot);
     // §6.2: an initiator whose keys near REJECT_AFTER_TIME rekeys on receive too.
     if (kp.isInitiator && peer.handshake === null &&
         now - kp.createdMs >= this.t.rejectAfterTime - this.t.keepaliveTimeout - this.t.rekeyTimeout) {
@@ -353,6 +384,7 @@ export class Device {
     peer.lastInitiationConsumedMs = now;
     this.counters.initiationsReceived++;
     peer.endpoint = source;
+    this.publish(peer);
 
     const entry: IndexEntry = { peer, keypair: null };
     const localIndex = this.indices.allocate(entry);
@@ -466,6 +498,7 @@ export class Device {
     }
     peer.current = kp;
     this.sessionStarted(peer, now);
+    this.publish(peer);
   }
 
   /** The responder's keys are confirmed by the initiator's first transport message. */
@@ -478,6 +511,7 @@ export class Device {
     peer.current = kp;
     peer.next = null;
     this.sessionStarted(peer, now);
+    this.publish(peer);
     this.flushStaged(peer, now);
   }
 
@@ -498,6 +532,7 @@ export class Device {
   tick(): void {
     const now = this.seams.now();
     for (const peer of this.peers) {
+      if (this.seams.sender) this.syncSent(peer);
       // Retransmit an unanswered initiation, or give up after REKEY_ATTEMPT_TIME.
       if (peer.handshake && peer.retransmitDueMs && now >= peer.retransmitDueMs) {
         if (++peer.handshakeAttempts > Math.ceil(this.t.rekeyAttemptTime / this.t.rekeyTimeout)) {
@@ -519,6 +554,7 @@ export class Device {
       // Data went out and nothing authenticated came back: the peer may have lost its keys.
       if (peer.newHandshakeDueMs && now >= peer.newHandshakeDueMs) {
         peer.newHandshakeDueMs = 0;
+        this.seams.sender?.clearUnanswered(peer.slot);
         this.initiate(peer, false);
       }
       // Persistent keepalive holds NAT mappings open.
@@ -532,9 +568,34 @@ export class Device {
         this.retire(peer.previous);
         this.retire(peer.next);
         peer.current = peer.previous = peer.next = null;
+        this.publish(peer);
       }
     }
     this.flush();
+  }
+
+  /**
+   * With an outbound worker, data leaves without this thread seeing it: its send times drive
+   * the same timers an in-process send would (§6: keepalive cancel, new handshake when data gets
+   * no answer, rekey when old keys are still sending).
+   */
+  private syncSent(peer: Peer): void {
+    const s = this.seams.sender?.sent(peer.slot);
+    if (!s) return;
+    peer.stats.txPackets = s.txPackets;
+    peer.stats.txBytes = s.txBytes;
+    if (s.lastSentMs > peer.lastSentMs) {
+      if (peer.keepaliveDueMs && s.lastSentMs >= peer.keepaliveDueMs - this.t.keepaliveTimeout) peer.keepaliveDueMs = 0;
+      peer.lastSentMs = s.lastSentMs;
+    }
+    if (s.firstUnansweredMs && peer.newHandshakeDueMs === 0) {
+      peer.newHandshakeDueMs = s.firstUnansweredMs + this.t.keepaliveTimeout + this.t.rekeyTimeout;
+    }
+    const kp = peer.current;
+    if (kp?.isInitiator && !peer.handshake &&
+        (s.lastDataSentMs >= kp.createdMs + this.t.rekeyAfterTime || s.counter >= this.t.rekeyAfterMessages)) {
+      this.initiate(peer, false);
+    }
   }
 
   private log(line: string): void {

@@ -17,6 +17,14 @@ export interface TunReaderOptions {
   /** Internal, for scripts/bench/tun-io.ts: 'cc' (default, TinyCC batch read) or 'ffi'
    * (one bun:ffi read per packet). */
   mode?: 'cc' | 'ffi';
+  /**
+   * Another worker speaking the same ring protocol (it produces into the ring, answers STOP,
+   * reports 'stopped'/'error'); default tun-reader-worker.ts. The outbound data-plane worker
+   * uses this to hand the main thread only the packets it cannot send itself.
+   */
+  worker?: URL;
+  /** Extra fields merged into that worker's start message (must be structured-cloneable). */
+  init?: Record<string, unknown>;
 }
 
 export interface TunReaderStats {
@@ -36,6 +44,8 @@ export class TunReader {
   private readonly views: RingViews;
   private readonly packets: Uint8Array[];
   private readonly mode: 'cc' | 'ffi';
+  private readonly workerUrl: URL;
+  private readonly init: Record<string, unknown>;
   private worker: Worker | undefined;
   private stopping: Promise<void> | undefined;
   /** Resolves when the Worker has left its loop (reported 'stopped' or 'error'). */
@@ -50,6 +60,8 @@ export class TunReader {
     this.views = ringViews(this.ring);
     this.packets = new Array<Uint8Array>(this.ring.slots);
     this.mode = opts.mode ?? 'cc';
+    this.workerUrl = opts.worker ?? new URL('./tun-reader-worker.ts', import.meta.url);
+    this.init = opts.init ?? {};
   }
 
   get stats(): Readonly<TunReaderStats> {
@@ -63,7 +75,7 @@ export class TunReader {
    * first) and surfaces as an unhandled rejection: it is a bug in the caller. */
   start(onBatch: (packets: Uint8Array[], count: number) => void, onError?: (error: SysError) => void): void {
     if (this.worker !== undefined) throw new Error('TunReader.start called twice: create a new TunReader to restart');
-    const worker = new Worker(new URL('./tun-reader-worker.ts', import.meta.url).href);
+    const worker = new Worker(this.workerUrl.href);
     this.worker = worker;
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -80,7 +92,7 @@ export class TunReader {
     };
     this.stopped = stopped;
     const start: WorkerStart = { fd: this.fd, ring: this.ring, batch: READ_BATCH, pollMs: POLL_MS, mode: this.mode };
-    worker.postMessage(start);
+    worker.postMessage({ ...this.init, ...start });
     void this.deliver(onBatch);
   }
 

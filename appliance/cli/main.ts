@@ -6,6 +6,7 @@ import { ConfigError, decodeKey, encodeKey, DEFAULT_CONTROL_SOCKET } from '../co
 import { loadConfigFile } from '../config/load.ts';
 import { queryControl } from '../control/server.ts';
 import { printStatus } from './status.ts';
+import { NETWORK_USAGE, runNetworkCommand } from './network.ts';
 
 const USAGE = `usage: warren <command> [options]
 
@@ -16,6 +17,7 @@ commands:
   daemon --config FILE       run the appliance with the TOML config FILE
   status [--json] [--socket PATH]
                              show the running daemon's state
+${NETWORK_USAGE}
   help                       this text`;
 
 class UsageError extends Error {}
@@ -54,6 +56,14 @@ async function main(argv: string[]): Promise<number> {
       else printStatus(status);
       return 0;
     }
+    case 'init':
+    case 'invite':
+    case 'join':
+    case 'members':
+    case 'approve':
+    case 'deny':
+    case 'revoke':
+      return runNetworkCommand(cmd, rest);
     case undefined:
     case 'help':
     case '--help':

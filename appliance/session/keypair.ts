@@ -2,6 +2,7 @@
 
 import { ReplayWindow } from './replay.ts';
 import type { InPlaceAead } from './aead.ts';
+import { transportNonce } from '../dataplane/seal.ts';
 
 /** REJECT_AFTER_MESSAGES = 2^64 − 2^13 − 1 (§6.1); counters here stay below 2^53, far past any real session. */
 export const REJECT_AFTER_MESSAGES = Number.MAX_SAFE_INTEGER;
@@ -19,7 +20,7 @@ export class Keypair {
     readonly remoteIndex: number,
     readonly isInitiator: boolean,
     readonly createdMs: number,
-    private readonly aead: InPlaceAead,
+    readonly aead: InPlaceAead,
   ) {
     this.confirmed = isInitiator;
   }
@@ -29,12 +30,12 @@ export class Keypair {
    * receive the tag. Nonce 0^32 || counter LE64 (§5.4.6).
    */
   sealInPlace(counter: number, buf: Uint8Array, start: number, len: number): void {
-    this.aead.seal(this.sendKey, nonce(counter), buf, start, len);
+    this.aead.seal(this.sendKey, transportNonce(counter, NONCE), buf, start, len);
   }
 
   /** Opens `buf[start, end)` (ciphertext + tag) in place; false when it does not authenticate. */
   openInPlace(counter: number, buf: Uint8Array, start: number, end: number): boolean {
-    return this.aead.open(this.receiveKey, nonce(counter), buf, start, end);
+    return this.aead.open(this.receiveKey, transportNonce(counter, NONCE), buf, start, end);
   }
 
   /** The AEAD in use, e.g. for status output. */
@@ -50,10 +51,3 @@ export class Keypair {
 }
 
 const NONCE = new Uint8Array(12);
-const NONCE_VIEW = new DataView(NONCE.buffer);
-
-function nonce(counter: number): Uint8Array {
-  NONCE_VIEW.setUint32(4, counter >>> 0, true);
-  NONCE_VIEW.setUint32(8, Math.floor(counter / 0x1_0000_0000), true);
-  return NONCE;
-}

@@ -19,6 +19,8 @@ export interface PeerStats {
 }
 
 export class Peer {
+  /** Index in the device's peer list, and in the outbound worker's send table. */
+  slot = -1;
   endpoint: Endpoint | null;
   readonly cookie: CookieGenerator;
 

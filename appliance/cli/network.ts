@@ -1,0 +1,241 @@
+// `warren init | invite | join | members | approve | deny | revoke`: the network file in the data
+// directory, edited offline (these commands do not talk to a running daemon).
+//
+// Exit codes: 0 done, 1 the command failed (message on stderr), 2 bad usage or a malformed invite.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generatePrivateKey, publicKeyOf } from '../noise/crypto.ts';
+import { assignAddresses, ulaPrefix } from '../network/addresses.ts';
+import { decodeInvite, encodeInvite, inviteQr, InviteError } from '../network/invite.ts';
+import {
+  approve,
+  checkKeyText,
+  createNetwork,
+  deny,
+  findMember,
+  loadNetwork,
+  MEMBER_LISTS,
+  NETWORK_FILE,
+  NetworkStoreError,
+  PRIVATE_KEY_FILE,
+  revoke,
+  saveNetwork,
+  writeFileAtomic,
+  type Network,
+} from '../network/store.ts';
+
+export const DEFAULT_DATA_DIR = '/var/lib/warren';
+export const NETWORK_COMMANDS = ['init', 'invite', 'join', 'members', 'approve', 'deny', 'revoke'] as const;
+export type NetworkCommand = (typeof NETWORK_COMMANDS)[number];
+
+export const NETWORK_USAGE = `  init --name NAME [--data DIR]
+                             create a network (and this node's key), print its invite
+  invite [--data DIR]        print the network's invite and its QR code
+  join INVITE [--data DIR]   join the network an invite carries
+  members [--data DIR]       list approved, pending and revoked devices
+  approve KEY [--name NAME] [--data DIR]
+  deny KEY [--data DIR]
+  revoke KEY [--data DIR]    approve a device, refuse its request, or remove it
+                             (KEY: a public key, or the start of a listed one)
+                             --data defaults to ${DEFAULT_DATA_DIR}`;
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const STD_IO: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+const b64 = (key: Uint8Array) => Buffer.from(key).toString('base64');
+
+class Usage extends Error {}
+
+/** Runs one of NETWORK_COMMANDS; returns the exit code. Store errors are thrown for main's handler. */
+export async function runNetworkCommand(cmd: NetworkCommand, args: string[], io: Io = STD_IO): Promise<number> {
+  try {
+    return await dispatch(cmd, args, io);
+  } catch (e) {
+    if (e instanceof Usage || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
+      io.err(`warren ${cmd}: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof InviteError) {
+      io.err(`warren: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function flags(args: string[], options: { name?: boolean }) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { data: { type: 'string', short: 'd' }, ...(options.name ? { name: { type: 'string', short: 'n' } } : {}) },
+  });
+  const v = values as { data?: string; name?: string };
+  return { dir: v.data ?? DEFAULT_DATA_DIR, name: v.name, positionals };
+}
+
+async function dispatch(cmd: NetworkCommand, args: string[], io: Io): Promise<number> {
+  switch (cmd) {
+    case 'init': {
+      const { dir, name, positionals } = flags(args, { name: true });
+      if (!name || positionals.length) throw new Usage('usage: warren init --name NAME [--data DIR]');
+      return init(dir, name, io);
+    }
+    case 'invite': {
+      const { dir, positionals } = flags(args, {});
+      if (positionals.length) throw new Usage('usage: warren invite [--data DIR]');
+      const net = loadNetwork(join(dir, NETWORK_FILE));
+      const text = encodeInvite(net.name, net.secret);
+      io.out(`invite to network "${net.name}" — it carries the network secret, share it only with devices you trust:\n${text}\n\n`);
+      io.out(await inviteQr(text, process.stdout.isTTY ? 'terminal' : 'utf8'));
+      io.out('\n');
+      return 0;
+    }
+    case 'join': {
+      const { dir, positionals } = flags(args, {});
+      if (positionals.length !== 1) throw new Usage('usage: warren join INVITE [--data DIR] (quote the invite if it contains spaces)');
+      return joinNetwork(dir, positionals[0] as string, io);
+    }
+    case 'members': {
+      const { dir, positionals } = flags(args, {});
+      if (positionals.length) throw new Usage('usage: warren members [--data DIR]');
+      printMembers(dir, io);
+      return 0;
+    }
+    case 'approve':
+    case 'deny':
+    case 'revoke': {
+      const { dir, name, positionals } = flags(args, { name: cmd === 'approve' });
+      if (positionals.length !== 1) throw new Usage(`usage: warren ${cmd} KEY [--data DIR]`);
+      return changeMember(cmd, dir, positionals[0] as string, name, io);
+    }
+  }
+}
+
+/** This node's public key, from the private key file; null when there is none. */
+function ownPublicKey(path: string): Uint8Array | null {
+  if (!existsSync(path)) return null;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new NetworkStoreError('read', `cannot read this node's key ${path}: ${(e as Error).message}`);
+  }
+  let key: string;
+  try {
+    key = checkKeyText(text, path);
+  } catch {
+    throw new NetworkStoreError('read', `${path} is not a private key (expected 44 characters of base64, as \`warren genkey\` prints)`);
+  }
+  const bytes = new Uint8Array(Buffer.from(key, 'base64'));
+  const publicKey = publicKeyOf(bytes);
+  bytes.fill(0);
+  return publicKey;
+}
+
+/** This node's key in the data directory, created (mode 0600) when missing. */
+function ensureKey(dir: string): { publicKey: Uint8Array; created: boolean } {
+  const path = join(dir, PRIVATE_KEY_FILE);
+  const existing = ownPublicKey(path);
+  if (existing) return { publicKey: existing, created: false };
+  const key = generatePrivateKey();
+  writeFileAtomic(path, `${b64(key)}\n`);
+  const publicKey = publicKeyOf(key);
+  key.fill(0);
+  return { publicKey, created: true };
+}
+
+function prepareDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, NETWORK_FILE);
+}
+
+function addressesLine(net: Network, key: Uint8Array): string {
+  const members = net.approved.map((m) => new Uint8Array(Buffer.from(m.key, 'base64')));
+  const a = assignAddresses(key, members, net.secret);
+  return `${a.ipv4}  ${a.ipv6}`;
+}
+
+function init(dir: string, name: string, io: Io): number {
+  const path = prepareDir(dir);
+  if (existsSync(path)) {
+    const old = loadNetwork(path);
+    throw new NetworkStoreError('write', `${dir} already holds network "${old.name}"; use another --data directory, or remove ${path} first`);
+  }
+  const { publicKey, created } = ensureKey(dir);
+  const net = approve(createNetwork(name), b64(publicKey), new Date(), hostname());
+  saveNetwork(path, net);
+  io.out(`created network "${net.name}" in ${path}${created ? ` (new key ${join(dir, PRIVATE_KEY_FILE)})` : ''}\n`);
+  io.out(`this node: ${b64(publicKey)}  ${addressesLine(net, publicKey)}\n\n`);
+  io.out(`invite — it carries the network secret, share it only with devices you trust:\n${encodeInvite(net.name, net.secret)}\n`);
+  io.out('(`warren invite` shows it as a QR code)\n');
+  return 0;
+}
+
+function joinNetwork(dir: string, text: string, io: Io): number {
+  const invite = decodeInvite(text); // before touching the disk: a bad invite changes nothing
+  const path = prepareDir(dir);
+  if (existsSync(path)) {
+    const old = loadNetwork(path);
+    if (Buffer.from(old.secret).equals(Buffer.from(invite.secret))) {
+      io.out(`already a member of network "${old.name}" (${path})\n`);
+      return 0;
+    }
+    throw new NetworkStoreError('write', `${dir} already holds network "${old.name}"; to join "${invite.name}" instead, remove ${path} first`);
+  }
+  const { publicKey } = ensureKey(dir);
+  const net = approve(createNetwork(invite.name, () => invite.secret.slice()), b64(publicKey), new Date(), hostname());
+  saveNetwork(path, net);
+  io.out(`joined network "${net.name}" (${path})\n`);
+  io.out(`this node: ${b64(publicKey)}  ${addressesLine(net, publicKey)}\n`);
+  io.out(`the network's IPv6 prefix is ${ulaPrefix(net.secret)}; if members there require approval, run on one of them:\n  warren approve ${b64(publicKey)}\n`);
+  return 0;
+}
+
+function printMembers(dir: string, io: Io): void {
+  const net = loadNetwork(join(dir, NETWORK_FILE));
+  io.out(`network "${net.name}"  ${net.requireApproval ? 'new devices need approval' : 'new devices are approved automatically'}\n`);
+  for (const list of MEMBER_LISTS) {
+    io.out(`\n${list} (${net[list].length})\n`);
+    for (const m of net[list]) {
+      const addr = list === 'approved' ? `  ${addressesLine(net, new Uint8Array(Buffer.from(m.key, 'base64')))}` : '';
+      io.out(`  ${m.key}  ${m.name || '(no name)'}  since ${m.since.toISOString()}${addr}\n`);
+    }
+  }
+}
+
+/** A full key, or the start (4+ characters) of exactly one key listed in the network file. */
+function resolveKey(net: Network, text: string): string {
+  const t = text.trim();
+  if (/^[A-Za-z0-9+/]{43}=$/.test(t)) return t;
+  if (t.length < 4) throw new Usage(`"${t}" is too short: give the public key, or at least its first 4 characters`);
+  const all = MEMBER_LISTS.flatMap((l) => net[l]).filter((m) => m.key.startsWith(t));
+  if (all.length === 1) return (all[0] as { key: string }).key;
+  if (all.length === 0) throw new Usage(`no listed key starts with "${t}" (see \`warren members\`); to act on a new device give its whole key`);
+  throw new Usage(`"${t}" matches ${all.length} keys; give more of it`);
+}
+
+function changeMember(cmd: 'approve' | 'deny' | 'revoke', dir: string, keyText: string, name: string | undefined, io: Io): number {
+  const path = join(dir, NETWORK_FILE);
+  const net = loadNetwork(path);
+  const key = resolveKey(net, keyText);
+  const self = ownPublicKey(isAbsolute(net.keyFile) ? net.keyFile : join(dir, net.keyFile));
+  if (self && key === b64(self) && cmd !== 'approve') throw new NetworkStoreError('invalid-argument', `${key} is this node's own key; it cannot ${cmd} itself`);
+  const now = new Date();
+  const next = cmd === 'approve' ? approve(net, key, now, name) : cmd === 'deny' ? deny(net, key, now) : revoke(net, key, now);
+  if (next === net) {
+    io.out(`${key} is already ${cmd === 'approve' ? 'approved' : 'revoked'}\n`);
+    return 0;
+  }
+  saveNetwork(path, next);
+  const label = findMember(next, key)?.member.name || key;
+  io.out(`${cmd === 'approve' ? 'approved' : cmd === 'deny' ? 'denied' : 'revoked'} ${label}${label === key ? '' : ` (${key})`}\n`);
+  return 0;
+}
+

@@ -1,0 +1,37 @@
+// What the main thread and the outbound worker (outbound-worker.ts) agree on: the command
+// ring's entry format, the worker-wide counters, and the worker's start message.
+
+import type { RingLayout } from '../../ffi/tun-ring.ts';
+import type { PaddingMode } from '../wire/padding.ts';
+
+/** Command ring entries: lens[i] = length | peer slot << 14 | keepalive << 30. */
+export const CMD_LEN_MASK = 0x3fff;
+export const CMD_SLOT_SHIFT = 14;
+export const CMD_SLOT_MASK = 0xffff;
+export const CMD_KEEPALIVE = 1 << 30;
+
+/** Worker-wide counters, an Int32Array over `stats`. */
+export const S_SENT = 0;
+export const S_FORWARDED = 1;
+export const S_NO_ROUTE = 2;
+export const S_SEND_DROPPED = 3;
+export const S_MALFORMED = 4;
+export const STATS_INTS = 8;
+
+export interface OutboundInit {
+  fd: number;
+  ring: RingLayout;
+  batch: number;
+  pollMs: number;
+  sockFd: number;
+  doorbell: number;
+  commands: RingLayout;
+  table: SharedArrayBuffer;
+  slots: number;
+  stats: SharedArrayBuffer;
+  wire: { kind: 'native' | 'wireguard'; headerKey: Uint8Array; envelopeKey: Uint8Array; psk: Uint8Array; padding: PaddingMode };
+  mtu: number;
+  rejectAfterMs: number;
+  routes: { prefix: string; slot: number }[];
+}
+

@@ -1,0 +1,275 @@
+// The network file: what a node keeps about the one network it belongs to, in its data directory
+// (`network.toml` beside `private.key`). It holds the secret, so it is written with mode 0600.
+//
+//   name = "home"
+//   secret = "<base64, 32 bytes>"
+//   key_file = "private.key"        # this node's X25519 private key, relative to this file
+//   require_approval = true          # new devices wait in `pending` until approved
+//   [[approved]]                     # likewise [[pending]] and [[revoked]]
+//   key = "<base64 public key>"
+//   name = "laptop"
+//   since = 2025-01-01T12:00:00.000Z # when it entered this list
+//
+// Each appliance keeps its own lists (DESIGN.md "Identities and networks"): `revoked` holds every
+// key this node refuses — approved once and revoked, or denied while pending. Revoking a key does
+// not revoke the invite; that needs a new secret.
+//
+// Reads validate once and name the field at fault; writes are atomic (temp file in the same
+// directory, fsync, rename, fsync of the directory), so a crash leaves the old file or the new.
+// The transitions (approve, deny, revoke, admit) are pure: they return a new Network.
+
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { parse, stringify } from 'smol-toml';
+import { INVITE_NAME_MAX_BYTES } from './invite.ts';
+
+export const NETWORK_FILE = 'network.toml';
+export const PRIVATE_KEY_FILE = 'private.key';
+export const NETWORK_SECRET_BYTES = 32;
+
+export type MemberList = 'approved' | 'pending' | 'revoked';
+export const MEMBER_LISTS: readonly MemberList[] = ['approved', 'pending', 'revoked'];
+
+export interface Member {
+  /** Public key, base64 (44 characters), as `warren pubkey` prints it. */
+  key: string;
+  name: string;
+  since: Date;
+}
+
+export interface Network {
+  name: string;
+  secret: Uint8Array;
+  /** The node's private key file, relative to the network file's directory (or absolute). */
+  keyFile: string;
+  requireApproval: boolean;
+  approved: readonly Member[];
+  pending: readonly Member[];
+  revoked: readonly Member[];
+}
+
+export type NetworkStoreErrorKind = 'read' | 'write' | 'parse' | 'field' | 'not-pending' | 'invalid-argument';
+
+export class NetworkStoreError extends Error {
+  override readonly name = 'NetworkStoreError';
+  constructor(
+    readonly kind: NetworkStoreErrorKind,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
+
+/** Checks a base64 key of 32 bytes and returns it trimmed; `what` names it in the error. */
+export function checkKeyText(text: string, what: string): string {
+  const s = text.trim();
+  if (!KEY_RE.test(s)) throw new NetworkStoreError('invalid-argument', `${what}: expected a base64 key of 32 bytes (44 characters, as \`warren pubkey\` prints)`);
+  return s;
+}
+
+export function checkNetworkName(name: string): string {
+  const n = new TextEncoder().encode(name).length;
+  if (n < 1 || n > INVITE_NAME_MAX_BYTES) throw new NetworkStoreError('invalid-argument', `network name must be 1 to ${INVITE_NAME_MAX_BYTES} bytes of UTF-8, got ${n}`);
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) throw new NetworkStoreError('invalid-argument', 'network name must not contain control characters');
+  return name;
+}
+
+/** A new network with a fresh random secret; `random` is a seam for tests. */
+export function createNetwork(name: string, random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): Network {
+  const secret = random(NETWORK_SECRET_BYTES);
+  if (secret.length !== NETWORK_SECRET_BYTES) throw new NetworkStoreError('invalid-argument', `random source gave ${secret.length} bytes, not ${NETWORK_SECRET_BYTES}`);
+  return { name: checkNetworkName(name), secret, keyFile: PRIVATE_KEY_FILE, requireApproval: true, approved: [], pending: [], revoked: [] };
+}
+
+// ---- Validation ----
+
+type Table = Record<string, unknown>;
+const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+function fieldError(path: string, field: string, reason: string): NetworkStoreError {
+  return new NetworkStoreError('field', `network file ${path}: ${field}: ${reason}`, field);
+}
+
+function known(t: Table, allowed: readonly string[], path: string, prefix: string): void {
+  for (const k of Object.keys(t)) if (!allowed.includes(k)) throw fieldError(path, prefix + k, `unknown setting (known: ${allowed.join(', ')})`);
+}
+
+function member(raw: unknown, path: string, field: string): Member {
+  if (!isTable(raw)) throw fieldError(path, field, 'expected a table with key, name and since');
+  known(raw, ['key', 'name', 'since'], path, `${field}.`);
+  if (typeof raw.key !== 'string' || !KEY_RE.test(raw.key)) throw fieldError(path, `${field}.key`, 'expected a base64 public key of 32 bytes (44 characters)');
+  if (typeof raw.name !== 'string') throw fieldError(path, `${field}.name`, 'expected a string');
+  if (!(raw.since instanceof Date) || Number.isNaN(raw.since.getTime())) throw fieldError(path, `${field}.since`, 'expected a date and time like 2025-01-01T12:00:00Z');
+  return { key: raw.key, name: raw.name, since: new Date(raw.since.getTime()) };
+}
+
+/** Validates a parsed network file; `path` only names the file in errors. */
+export function validateNetwork(doc: unknown, path: string): Network {
+  if (!isTable(doc)) throw fieldError(path, '(top level)', 'expected a table');
+  known(doc, ['name', 'secret', 'key_file', 'require_approval', ...MEMBER_LISTS], path, '');
+  if (typeof doc.name !== 'string') throw fieldError(path, 'name', 'is required: the network name, a string');
+  try {
+    checkNetworkName(doc.name);
+  } catch (e) {
+    throw fieldError(path, 'name', (e as Error).message);
+  }
+  if (typeof doc.secret !== 'string' || !KEY_RE.test(doc.secret)) throw fieldError(path, 'secret', 'expected the network secret: base64 of 32 bytes (44 characters)');
+  const keyFile = doc.key_file ?? PRIVATE_KEY_FILE;
+  if (typeof keyFile !== 'string' || keyFile === '') throw fieldError(path, 'key_file', 'expected a file name');
+  const requireApproval = doc.require_approval ?? true;
+  if (typeof requireApproval !== 'boolean') throw fieldError(path, 'require_approval', 'expected true or false');
+  const lists = {} as Record<MemberList, Member[]>;
+  const seen = new Map<string, string>();
+  for (const list of MEMBER_LISTS) {
+    const raw = doc[list] ?? [];
+    if (!Array.isArray(raw)) throw fieldError(path, list, `expected [[${list}]] sections`);
+    lists[list] = raw.map((m, i) => member(m, path, `${list}[${i}]`));
+    lists[list].forEach((m, i) => {
+      const where = seen.get(m.key);
+      if (where) throw fieldError(path, `${list}[${i}].key`, `the same key is already listed at ${where}`);
+      seen.set(m.key, `${list}[${i}]`);
+    });
+  }
+  return { name: doc.name, secret: new Uint8Array(Buffer.from(doc.secret, 'base64')), keyFile, requireApproval, ...lists };
+}
+
+export function parseNetworkText(text: string, path: string): Network {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new NetworkStoreError('parse', `network file ${path} is not valid TOML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return validateNetwork(doc, path);
+}
+
+export function formatNetwork(net: Network): string {
+  const toToml = (m: Member) => ({ key: m.key, name: m.name, since: m.since });
+  const doc = {
+    name: net.name,
+    secret: Buffer.from(net.secret).toString('base64'),
+    key_file: net.keyFile,
+    require_approval: net.requireApproval,
+    approved: net.approved.map(toToml),
+    pending: net.pending.map(toToml),
+    revoked: net.revoked.map(toToml),
+  };
+  return `# Warren network file: it holds the network secret, keep it private (mode 0600).\n${stringify(doc)}\n`;
+}
+
+// ---- Files ----
+
+export function loadNetwork(path: string): Network {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? ': no network here yet (run `warren init` or `warren join`)' : `: ${(e as Error).message}`;
+    throw new NetworkStoreError('read', `cannot read network file ${path}${hint}`);
+  }
+  return parseNetworkText(text, path);
+}
+
+/**
+ * Writes `text` to `path` atomically with mode 0600: a temp file in the same directory (so the
+ * rename stays on one filesystem), fsync, rename over the target, fsync the directory so the
+ * rename itself survives a power cut. The temp file is removed when any step fails.
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already renamed or never created
+    }
+    throw new NetworkStoreError('write', `cannot write ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // some filesystems refuse fsync on a directory; the file itself is already durable
+  }
+}
+
+export function saveNetwork(path: string, net: Network): void {
+  writeFileAtomic(path, formatNetwork(net));
+}
+
+// ---- Membership transitions (pure) ----
+
+/** Where a key is listed, if anywhere. */
+export function findMember(net: Network, key: string): { list: MemberList; member: Member } | null {
+  for (const list of MEMBER_LISTS) {
+    const member = net[list].find((m) => m.key === key);
+    if (member) return { list, member };
+  }
+  return null;
+}
+
+function moveTo(net: Network, key: string, to: MemberList, now: Date, name?: string): Network {
+  const found = findMember(net, key);
+  const entry: Member = { key, name: name ?? found?.member.name ?? '', since: now };
+  const out: Network = { ...net };
+  for (const list of MEMBER_LISTS) out[list] = net[list].filter((m) => m.key !== key);
+  out[to] = [...out[to], entry];
+  return out;
+}
+
+/** Approves a key: a pending request, a revoked member taken back, or a device approved ahead of time. */
+export function approve(net: Network, key: string, now: Date, name?: string): Network {
+  const k = checkKeyText(key, 'key');
+  const found = findMember(net, k);
+  if (found?.list === 'approved' && (name === undefined || name === found.member.name)) return net;
+  return moveTo(net, k, 'approved', found?.list === 'approved' ? found.member.since : now, name);
+}
+
+/** Refuses a pending request; the key moves to `revoked`, so it stops asking. */
+export function deny(net: Network, key: string, now: Date): Network {
+  const k = checkKeyText(key, 'key');
+  const found = findMember(net, k);
+  if (found?.list !== 'pending') {
+    const where = found ? `it is ${found.list}` : 'it is not known here';
+    const next = found?.list === 'approved' ? '; use `warren revoke` to remove an approved member' : '';
+    throw new NetworkStoreError('not-pending', `${k} is not waiting for approval: ${where}${next}`);
+  }
+  return moveTo(net, k, 'revoked', now);
+}
+
+/** Revokes a key, whatever its state (unknown keys can be blocked ahead of time). */
+export function revoke(net: Network, key: string, now: Date): Network {
+  const k = checkKeyText(key, 'key');
+  if (findMember(net, k)?.list === 'revoked') return net;
+  return moveTo(net, k, 'revoked', now);
+}
+
+/**
+ * A device with this key has reached us (for discovery to call): returns its standing and the
+ * network, with an unknown key recorded as pending — or approved when no approval is required.
+ */
+export function admit(net: Network, key: string, name: string, now: Date): { standing: MemberList; network: Network } {
+  const k = checkKeyText(key, 'key');
+  const found = findMember(net, k);
+  if (found) return { standing: found.list, network: net };
+  const to: MemberList = net.requireApproval ? 'pending' : 'approved';
+  return { standing: to, network: moveTo(net, k, to, now, name) };
+}
