@@ -141,6 +141,9 @@ export async function runDaemon(config: Config): Promise<void> {
     }),
   });
   dev.start();
+  // Start-up garbage (config parsing, compiling, key derivation) is collected once, so an idle
+  // appliance's RSS is what it keeps, not what it passed through.
+  setTimeout(() => Bun.gc(true), 2000).unref();
   log(`warren: ${tun.name} up, listening on UDP ${socket.port}, public key ${encodeKey(dev.identity.publicKey)}, ${config.peers.length} peer(s)`);
 
   let down = false;

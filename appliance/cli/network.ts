@@ -205,9 +205,14 @@ function printMembers(dir: string, io: Io): void {
     io.out(`\n${list} (${net[list].length})\n`);
     for (const m of net[list]) {
       const addr = list === 'approved' ? `  ${addressesLine(net, new Uint8Array(Buffer.from(m.key, 'base64')))}` : '';
-      io.out(`  ${m.key}  ${m.name || '(no name)'}  since ${m.since.toISOString()}${addr}\n`);
+      io.out(`  ${m.key}  ${printable(m.name) || '(no name)'}  since ${m.since.toISOString()}${addr}\n`);
     }
   }
+}
+
+/** Member names may come from other devices: control characters would reach the terminal. */
+function printable(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
 /** A full key, or the start (4+ characters) of exactly one key listed in the network file. */
@@ -234,7 +239,7 @@ function changeMember(cmd: 'approve' | 'deny' | 'revoke', dir: string, keyText: 
     return 0;
   }
   saveNetwork(path, next);
-  const label = findMember(next, key)?.member.name || key;
+  const label = printable(findMember(next, key)?.member.name ?? '') || key;
   io.out(`${cmd === 'approve' ? 'approved' : cmd === 'deny' ? 'denied' : 'revoked'} ${label}${label === key ? '' : ` (${key})`}\n`);
   return 0;
 }

@@ -95,8 +95,9 @@ function parseBootstrap(entries: readonly string[], guard: LabGuard | null): Arr
   });
 }
 
+/** Runs `start`, settling with what it passes to `finish` or with `fallback` after `ms`; a throw rejects at once. */
 function withTimeout<T>(ms: number, fallback: T, start: (finish: (value: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolve) => {
+  return new Promise<T>((resolve, reject) => {
     let settled = false;
     const finish = (value: T) => {
       if (settled) return;
@@ -105,7 +106,13 @@ function withTimeout<T>(ms: number, fallback: T, start: (finish: (value: T) => v
       resolve(value);
     };
     const timer = setTimeout(() => finish(fallback), ms);
-    start(finish);
+    try {
+      start(finish);
+    } catch (err) {
+      settled = true;
+      clearTimeout(timer);
+      reject(err);
+    }
   });
 }
 
@@ -249,7 +256,8 @@ export async function createDht(options: DhtOptions = {}): Promise<WarrenDht> {
   });
   const node = new WarrenDht(dht, options.now ?? Date.now);
 
-  const ready = await withTimeout<Error | null>(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, new DhtError('not-ready', 'the DHT did not listen and bootstrap in time; check the bootstrap nodes are reachable'), (finish) => {
+  const notReady = new DhtError('not-ready', 'the DHT did not listen and bootstrap in time; check the bootstrap nodes are reachable');
+  const ready = await withTimeout<Error | null>(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, notReady, (finish) => {
     let listening = false;
     let bootstrapped = false;
     const check = () => listening && bootstrapped && finish(null);
@@ -257,7 +265,7 @@ export async function createDht(options: DhtOptions = {}): Promise<WarrenDht> {
     dht.once('listening', () => ((listening = true), check()));
     dht.once('ready', () => ((bootstrapped = true), check()));
     dht.listen(options.port ?? 0, options.host);
-  });
+  }).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
   if (ready) {
     await node.close();
     throw ready;

@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from 'bun:test';
 import { EventEmitter } from 'node:events';
-import { createDht, PUBLIC_BOOTSTRAP } from '../../../appliance/discovery/dht.ts';
+import { DhtError, createDht, PUBLIC_BOOTSTRAP } from '../../../appliance/discovery/dht.ts';
 import { LabGuardError, createLabGuard, guardSocket, labGuardFromEnv } from '../../../appliance/discovery/lab-guard.ts';
 
 process.env.WARREN_LAB = '1';
@@ -90,5 +90,23 @@ describe('lab guard', () => {
     } finally {
       await dht.close();
     }
+  });
+});
+
+describe('a DHT alone', () => {
+  test('publish and lookup end promptly with nothing stored or found; a closed DHT refuses work', async () => {
+    const socket = new FakeSocket();
+    const dht = await createDht({ bootstrap: [], env: LAB, socket });
+    const secret = new Uint8Array(32).fill(3);
+    const fields = { staticKey: new Uint8Array(32).fill(1), endpoints: [], offers: { relay: false, exit: false }, timestamp: Math.floor(Date.now() / 1000) };
+    const started = performance.now();
+    const results = await dht.publish(secret, fields, new Uint8Array(32).fill(2), 0, 1_000);
+    expect(results.map((r) => r.stored)).toEqual([0, 0]);
+    expect(results.every((r) => typeof r.error === 'string')).toBe(true);
+    expect(await dht.lookup(secret, 1_000)).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(socket.sent).toEqual([]);
+    await dht.close();
+    await expect(dht.lookup(secret)).rejects.toBeInstanceOf(DhtError);
   });
 });
