@@ -103,3 +103,39 @@ export function loadStream(): typeof stream {
   }
   return stream;
 }
+
+export interface NativeX25519 {
+  /** Throws when the result is all zeros (a low-order public key), as noble does. */
+  getSharedSecret(priv: Uint8Array, pub: Uint8Array): Uint8Array;
+  getPublicKey(priv: Uint8Array): Uint8Array;
+}
+
+let x25519: NativeX25519 | null | undefined;
+/** libsodium's crypto_scalarmult (X25519, RFC 7748; it clamps the scalar), or null without libsodium. */
+export function loadX25519(): NativeX25519 | null {
+  if (x25519 !== undefined) return x25519;
+  try {
+    const lib = dlopen('libsodium.so.23', {
+      sodium_init: { args: [], returns: FFIType.i32 },
+      crypto_scalarmult: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+      crypto_scalarmult_base: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    });
+    lib.symbols.sodium_init();
+    const s = lib.symbols;
+    x25519 = {
+      getSharedSecret(priv, pub) {
+        const out = new Uint8Array(32);
+        if (s.crypto_scalarmult(out, priv, pub) !== 0) throw new Error('X25519 result is all zeros (low-order public key)');
+        return out;
+      },
+      getPublicKey(priv) {
+        const out = new Uint8Array(32);
+        s.crypto_scalarmult_base(out, priv);
+        return out;
+      },
+    };
+  } catch {
+    x25519 = null;
+  }
+  return x25519;
+}
