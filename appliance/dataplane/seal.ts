@@ -3,20 +3,12 @@
 
 import type { Wire } from '../wire/wire.ts';
 import type { InPlaceAead } from '../session/aead.ts';
-import { TAG_SIZE } from './packet/transport.ts';
+import { TAG_SIZE, writeCounterLE } from './packet/transport.ts';
 
 /** The 96-bit transport nonce 0^32 || counter LE64 (WireGuard whitepaper §5.4.6), into `out`. */
 export function transportNonce(counter: number, out: Uint8Array): Uint8Array {
-  const hi = Math.floor(counter / 0x1_0000_0000);
   out[0] = out[1] = out[2] = out[3] = 0;
-  out[4] = counter;
-  out[5] = counter >>> 8;
-  out[6] = counter >>> 16;
-  out[7] = counter >>> 24;
-  out[8] = hi;
-  out[9] = hi >>> 8;
-  out[10] = hi >>> 16;
-  out[11] = hi >>> 24;
+  writeCounterLE(out, 4, counter);
   return out;
 }
 

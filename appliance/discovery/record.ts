@@ -21,7 +21,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { BEP44_MAX_VALUE_BYTES, bencodedLength } from './bep44.ts';
-import { formatIp, parseIp } from './ip.ts';
+import { formatIp, parseIp } from '../dataplane/packet/ip-text.ts';
 
 export const RECORD_VERSION = 1;
 /** More endpoints than this are refused when sealing: it keeps a record within BEP 44's cap. */

@@ -26,11 +26,10 @@
 //   route to the wrong member silently.
 // - Members that see different memberships (a revocation not yet heard of) can disagree.
 
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { blake2s } from '@noble/hashes/blake2.js';
 import { formatIp } from '../dataplane/packet/addr.ts';
+import { blake2s } from '@noble/hashes/blake2.js';
+import { deriveFromSecret } from '../wire/keys.ts';
 
-const SALT = new TextEncoder().encode('warren network v1');
 const LABEL_IPV4 = 'overlay ipv4';
 const LABEL_IPV6 = 'overlay ipv6';
 const LABEL_ULA = 'overlay ula prefix';
@@ -67,7 +66,7 @@ function checkKey(key: Uint8Array, what: string): void {
 
 function derive(secret: Uint8Array, label: string, length: number): Uint8Array {
   checkKey(secret, 'network secret');
-  return hkdf(blake2s, secret, SALT, new TextEncoder().encode(label), length);
+  return deriveFromSecret(secret, label, length);
 }
 
 /** The production candidate hash: BLAKE2s keyed with a per-network, per-family key. */

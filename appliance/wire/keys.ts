@@ -21,9 +21,15 @@ export interface WireKeys {
   readonly header: Uint8Array;
 }
 
-function derive(secret: Uint8Array, label: string): Uint8Array {
-  return hkdf(blake2s, secret, SALT, new TextEncoder().encode(label), 32);
+/**
+ * A key (or `length` bytes) for one use, from the network secret: HKDF-BLAKE2s with the
+ * network salt and the use's own label. Other modules (overlay addresses) derive through this.
+ */
+export function deriveFromSecret(secret: Uint8Array, label: string, length = 32): Uint8Array {
+  return hkdf(blake2s, secret, SALT, new TextEncoder().encode(label), length);
 }
+
+const derive = (secret: Uint8Array, label: string): Uint8Array => deriveFromSecret(secret, label);
 
 export function deriveWireKeys(secret: Uint8Array): WireKeys {
   if (secret.length !== NETWORK_SECRET_BYTES) throw new RangeError(`network secret must be ${NETWORK_SECRET_BYTES} bytes`);

@@ -6,7 +6,7 @@
 
 import { messageType } from '../noise/messages.ts';
 import { COOKIE_REPLY_SIZE, INITIATION_SIZE, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, RESPONSE_SIZE } from '../noise/constants.ts';
-import { MESSAGE_TRANSPORT, TRANSPORT_HEADER, TRANSPORT_MIN, paddedLength, readCounter, readReceiverIndex, writeTransportHeader } from '../dataplane/packet/transport.ts';
+import { MESSAGE_TRANSPORT, TRANSPORT_HEADER, TRANSPORT_MIN, paddedLength, readCounter, readReceiverIndex, writeCounterLE, writeTransportHeader, writeU32LE } from '../dataplane/packet/transport.ts';
 import { openEnvelope, sealEnvelope, type Opened } from './envelope.ts';
 import { HEADER_BYTES, SAMPLE_BYTES, maskFunction, type MaskFn } from './header-protection.ts';
 import { paddedSize, type PaddingMode } from './padding.ts';
@@ -86,19 +86,8 @@ export class NativeWire implements Wire {
   }
 
   writeHeader(dgram: Uint8Array, index: number, counter: number): void {
-    const hi = Math.floor(counter / 0x1_0000_0000);
-    dgram[0] = index;
-    dgram[1] = index >>> 8;
-    dgram[2] = index >>> 16;
-    dgram[3] = index >>> 24;
-    dgram[4] = counter;
-    dgram[5] = counter >>> 8;
-    dgram[6] = counter >>> 16;
-    dgram[7] = counter >>> 24;
-    dgram[8] = hi;
-    dgram[9] = hi >>> 8;
-    dgram[10] = hi >>> 16;
-    dgram[11] = hi >>> 24;
+    writeU32LE(dgram, 0, index);
+    writeCounterLE(dgram, 4, counter);
   }
 
   protect(dgram: Uint8Array): void {

@@ -13,23 +13,26 @@ export function paddedLength(len: number, mtu: number): number {
   return Math.max(len, Math.min(padded, mtu));
 }
 
+/** Writes a 32-bit value little-endian at out[off..off+4). */
+export function writeU32LE(out: Uint8Array, off: number, v: number): void {
+  out[off] = v;
+  out[off + 1] = v >>> 8;
+  out[off + 2] = v >>> 16;
+  out[off + 3] = v >>> 24;
+}
+
+/** Writes a counter (< 2^53) as 64 bits little-endian at out[off..off+8). */
+export function writeCounterLE(out: Uint8Array, off: number, counter: number): void {
+  writeU32LE(out, off, counter >>> 0);
+  writeU32LE(out, off + 4, Math.floor(counter / 0x1_0000_0000));
+}
+
 /** Writes the 16-byte header at out[0..16): type, zero reserved bytes, receiver, counter (LE). */
 export function writeTransportHeader(out: Uint8Array, receiverIndex: number, counter: number): void {
-  const hi = Math.floor(counter / 0x1_0000_0000);
   out[0] = MESSAGE_TRANSPORT;
   out[1] = out[2] = out[3] = 0;
-  out[4] = receiverIndex;
-  out[5] = receiverIndex >>> 8;
-  out[6] = receiverIndex >>> 16;
-  out[7] = receiverIndex >>> 24;
-  out[8] = counter;
-  out[9] = counter >>> 8;
-  out[10] = counter >>> 16;
-  out[11] = counter >>> 24;
-  out[12] = hi;
-  out[13] = hi >>> 8;
-  out[14] = hi >>> 16;
-  out[15] = hi >>> 24;
+  writeU32LE(out, 4, receiverIndex);
+  writeCounterLE(out, 8, counter);
 }
 
 export function readReceiverIndex(buf: Uint8Array): number {

@@ -1,7 +1,7 @@
 // Endpoint addresses to bytes and back (RFC 4291 §2.2 input, RFC 5952 output).
 
 import { describe, expect, test } from 'bun:test';
-import { formatIp, parseIp } from '../../../appliance/discovery/ip.ts';
+import { formatIp, parseIp } from '../../../appliance/dataplane/packet/ip-text.ts';
 
 const hex = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('hex') : null);
 
