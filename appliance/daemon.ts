@@ -15,9 +15,10 @@ import { findUdpSocketFd, setSocketBuffers } from '../ffi/socket-buffers.ts';
 import { OutboundHost } from './dataplane/outbound-host.ts';
 import type { OutboundInit } from './dataplane/outbound-protocol.ts';
 import { deriveWireKeys } from './wire/keys.ts';
-import { formatPrefix as prefixText } from './dataplane/packet/addr.ts';
 
 const TICK_MS = 100;
+/** Peers the data plane holds (configured plus discovered). */
+const MAX_PEERS = 256;
 /** Socket buffers sized for bursts at line rate (the kernel doubles the value for bookkeeping). */
 const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -57,7 +58,7 @@ export async function runDaemon(config: Config): Promise<void> {
   }
   // The outbound data plane runs on the TUN worker (dataplane/outbound-worker.ts) unless
   // WARREN_OUTBOUND=main asks for the in-process path (for comparison in benchmarks).
-  const host = process.env.WARREN_OUTBOUND !== 'main' && sockFd !== null ? new OutboundHost(Math.max(1, config.peers.length), ifc.mtu) : null;
+  const host = process.env.WARREN_OUTBOUND !== 'main' && sockFd !== null ? new OutboundHost(MAX_PEERS, ifc.mtu) : null;
   const dev = new Device(config, {
     sendMany: (list) => socket.sendMany(list),
     tunWrite: (pkt) => tun.write(pkt),
@@ -95,7 +96,8 @@ export async function runDaemon(config: Config): Promise<void> {
       wire: { kind: dev.wire.kind, headerKey: keys?.header ?? zero, envelopeKey: keys?.envelope ?? zero, psk: keys?.psk ?? zero, padding: ifc.padding },
       mtu: ifc.mtu,
       rejectAfterMs: config.timers.rejectAfterTime * 1000,
-      routes: config.peers.flatMap((p, slot) => p.allowedIps.map((a) => ({ prefix: prefixText(a), slot }))),
+      routes: host.routes.sab,
+      routeCapacity: host.routes.capacity,
     };
     init = outbound;
   }

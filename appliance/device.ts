@@ -19,7 +19,7 @@ import { dh, publicKeyOf } from './noise/crypto.ts';
 import { tai64nNow, tai64nAfter } from './noise/tai64n.ts';
 import { readReceiverIndex as readHandshakeReceiver } from './noise/messages.ts';
 import { MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_COOKIE_REPLY } from './noise/constants.ts';
-import type { Config, TimerConfig } from './config/schema.ts';
+import type { Config, PeerConfig, TimerConfig } from './config/schema.ts';
 import { RouteTable } from './dataplane/route-table.ts';
 import { endpointSourceBytes, type Endpoint } from './dataplane/packet/addr.ts';
 import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './dataplane/packet/ip.ts';
@@ -91,6 +91,7 @@ export class Device {
   private readonly zeros: Uint8Array;
   /** What this node offers in native initiations (CAP_FAST_AES where AES-GCM runs in hardware). */
   private readonly localCaps: number;
+  private readonly networkPsk: Uint8Array | null;
   private loadWindowStart = 0;
   private loadCount = 0;
 
@@ -117,15 +118,45 @@ export class Device {
       keepaliveTimeout: tc.keepaliveTimeout * 1000,
       rekeyAfterMessages: Number(tc.rekeyAfterMessages),
     };
-    for (const pc of config.peers) {
-      const ss = dh(privateKey, pc.publicKey) ?? undefined;
-      // The native wire mixes the network's PSK into every handshake: only members complete one.
-      const psk = this.wire.kind === 'native' && keys ? combinePsk(keys.psk, pc.presharedKey) : pc.presharedKey;
-      const peer = new Peer(pc.name, pc.publicKey, psk, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, seams.now);
-      peer.slot = this.peers.length;
-      this.peers.push(peer);
-      this.byKey.set(keyId(pc.publicKey), peer);
-      for (const prefix of pc.allowedIps) this.routes.insert(prefix, peer);
+    this.networkPsk = this.wire.kind === 'native' && keys ? keys.psk : null;
+    for (const pc of config.peers) this.addPeer(pc);
+  }
+
+  /** Adds a peer (from the config at start, or found by discovery later); null when it is known or there is no room. */
+  addPeer(pc: PeerConfig): Peer | null {
+    if (this.byKey.has(keyId(pc.publicKey))) return null;
+    const sender = this.seams.sender;
+    if (sender && this.peers.length >= sender.slots) {
+      this.log(`peer ${pc.name}: not added, the data plane holds ${sender.slots} peers`);
+      return null;
+    }
+    const ss = dh(this.identity.privateKey, pc.publicKey) ?? undefined;
+    // The native wire mixes the network's PSK into every handshake: only members complete one.
+    const psk = this.networkPsk ? combinePsk(this.networkPsk, pc.presharedKey) : pc.presharedKey;
+    const peer = new Peer(pc.name, pc.publicKey, psk, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, this.seams.now);
+    peer.slot = this.peers.length;
+    this.peers.push(peer);
+    this.byKey.set(keyId(pc.publicKey), peer);
+    for (const prefix of pc.allowedIps) this.routes.insert(prefix, peer);
+    sender?.setRoutes(this.peers.flatMap((p) => p.allowedIps.map((prefix) => ({ prefix, slot: p.slot }))));
+    return peer;
+  }
+
+  peerByKey(publicKey: Uint8Array): Peer | undefined {
+    return this.byKey.get(keyId(publicKey));
+  }
+
+  /**
+   * A candidate endpoint learned out of band (discovery, peer exchange). It is used only while
+   * the peer has not proven another one with an authenticated packet.
+   */
+  offerEndpoint(peer: Peer, endpoint: Endpoint): void {
+    if (peer.lastReceivedMs > 0) return;
+    peer.endpoint = endpoint;
+    this.publish(peer);
+    if (!peer.current && !peer.handshake) {
+      this.initiate(peer, false);
+      this.flush();
     }
   }
 

@@ -7,6 +7,7 @@ import { createDoorbell, ring, closeDoorbell } from '../../ffi/dataplane.ts';
 import { SendTable, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DATA_SENT, F_FIRST_UNANSWERED } from './send-table.ts';
 import { CMD_KEEPALIVE, CMD_SLOT_SHIFT, STATS_INTS, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_SENT, S_MALFORMED } from './outbound-protocol.ts';
 import { parseIp, type Endpoint } from './packet/addr.ts';
+import { RouteShare, type SharedRoute } from './route-share.ts';
 import type { Keypair } from '../session/keypair.ts';
 
 /** What the device needs from whoever seals and sends its data (in-process, or this worker). */
@@ -16,6 +17,10 @@ export interface DataSender {
   flush(): void;
   sent(slot: number): SentFigures;
   clearUnanswered(slot: number): void;
+  /** The full allowed-IPs route list (prefix → peer slot) after peers changed. */
+  setRoutes(routes: readonly SharedRoute[]): void;
+  /** How many peers the data plane can hold. */
+  readonly slots: number;
 }
 
 export interface SentFigures {
@@ -32,6 +37,7 @@ export class OutboundHost implements DataSender {
   readonly commands: RingLayout;
   readonly doorbell: number;
   readonly stats = new SharedArrayBuffer(STATS_INTS * 4);
+  readonly routes: RouteShare;
   private readonly cmd: RingViews;
   private readonly counts = new Int32Array(this.stats);
   private head = 0;
@@ -43,6 +49,11 @@ export class OutboundHost implements DataSender {
     this.commands = createRing(256, Math.ceil((mtu + 64) / 8) * 8);
     this.cmd = ringViews(this.commands);
     this.doorbell = createDoorbell();
+    this.routes = new RouteShare(slots * 8);
+  }
+
+  setRoutes(routes: readonly SharedRoute[]): void {
+    this.routes.write(routes);
   }
 
   publish(slot: number, kp: Keypair | null, endpoint: Endpoint | null): void {

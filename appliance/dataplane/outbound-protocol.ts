@@ -32,6 +32,8 @@ export interface OutboundInit {
   wire: { kind: 'native' | 'wireguard'; headerKey: Uint8Array; envelopeKey: Uint8Array; psk: Uint8Array; padding: PaddingMode };
   mtu: number;
   rejectAfterMs: number;
-  routes: { prefix: string; slot: number }[];
+  /** The shared route list (route-share.ts): prefixes → peer slots, updated while running. */
+  routes: SharedArrayBuffer;
+  routeCapacity: number;
 }
 

@@ -19,8 +19,8 @@
 import { readBatch } from '../../ffi/tun-batch.ts';
 import { sendBatch, waitTunOrWake, drain, WAIT_TUN, WAIT_WAKE } from '../../ffi/dataplane.ts';
 import { HEAD, TAIL, STOP, RING_FULL, ringViews, type WorkerReport } from '../../ffi/tun-ring.ts';
-import { RouteTable } from './route-table.ts';
-import { parsePrefix } from './packet/addr.ts';
+import { RouteShare } from './route-share.ts';
+import type { RouteTable } from './route-table.ts';
 import { ipVersion, dstOffset } from './packet/ip.ts';
 import { SendTable, newSendState, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DATA_SENT, F_FIRST_UNANSWERED, type SendState } from './send-table.ts';
 import { buildDatagram, datagramSize } from './seal.ts';
@@ -43,11 +43,21 @@ function run(init: OutboundInit): WorkerReport {
   const aeads: InPlaceAead[] = [aeadFor('chacha20poly1305'), aeadFor('aes256gcm')];
   const table = new SendTable(init.slots, init.table);
   const stats = new Int32Array(init.stats);
-  const routes = new RouteTable<number>();
-  for (const r of init.routes) {
-    const p = parsePrefix(r.prefix);
-    if (p) routes.insert(p, r.slot);
-  }
+  const share = new RouteShare(init.routeCapacity, init.routes);
+  let routeGen = -1;
+  let routes: RouteTable<number> | null = null;
+  /** Rebuilds the trie when the main thread published new routes (peers joined or left). */
+  const currentRoutes = (): RouteTable<number> | null => {
+    const g = share.generation();
+    if (g !== routeGen) {
+      const fresh = share.read();
+      if (fresh) {
+        routes = fresh;
+        routeGen = g;
+      }
+    }
+    return routes;
+  };
   const tun = ringViews(init.ring); // to the main thread: packets we cannot send
   const cmd = ringViews(init.commands); // from the main thread: plaintexts to seal and send
   const cmdMask = init.commands.slots - 1;
@@ -163,6 +173,7 @@ function run(init: OutboundInit): WorkerReport {
     const t = now();
     commands(t);
     if (w & WAIT_TUN) {
+      const table = currentRoutes();
       for (let round = 0; round < 4; round++) {
         const got = readBatch(init.fd, 0, readData, readLens, BATCH, slotBytes, 0, BATCH);
         if (got < 0) return { type: 'error', errno: -got, call: 'read', message: `reading from the TUN device failed (errno ${-got})` };
@@ -173,7 +184,7 @@ function run(init: OutboundInit): WorkerReport {
             Atomics.add(stats, S_MALFORMED, 1);
             continue;
           }
-          const slot = routes.lookup(pkt, dstOffset(version), version);
+          const slot = table ? table.lookup(pkt, dstOffset(version), version) : null;
           if (slot === null) Atomics.add(stats, S_NO_ROUTE, 1);
           else if (refresh(slot)) seal(slot, pkt, false, t);
           else forward(pkt);
