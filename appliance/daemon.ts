@@ -15,6 +15,13 @@ import { findUdpSocketFd, setSocketBuffers } from '../ffi/socket-buffers.ts';
 import { OutboundHost } from './dataplane/outbound-host.ts';
 import type { OutboundInit } from './dataplane/outbound-protocol.ts';
 import { deriveWireKeys } from './wire/keys.ts';
+import { DiscoveryService } from './discovery/service.ts';
+import { identitySeed } from './discovery/identity.ts';
+import type { MemberRecord } from './discovery/record.ts';
+import { assignAddresses } from './network/addresses.ts';
+import { loadNetwork } from './network/store.ts';
+import { parsePrefix, parseEndpoint } from './dataplane/packet/addr.ts';
+import { networkInterfaces } from 'node:os';
 
 const TICK_MS = 100;
 /** Peers the data plane holds (configured plus discovered). */
@@ -126,6 +133,7 @@ export async function runDaemon(config: Config): Promise<void> {
       counters: { ...dev.counters, udpErrors },
       tun: { written: tun.stats.written, dropped: tun.stats.dropped, read: reader.stats },
       outbound: host ? { worker: true, ...host.counters() } : { worker: false },
+      discovery: discovery ? { ...discovery.stats } : null,
       peers: dev.peers.map((p) => ({
         name: p.name,
         publicKey: encodeKey(p.publicKey),
@@ -142,6 +150,8 @@ export async function runDaemon(config: Config): Promise<void> {
       })),
     }),
   });
+  const discovery = config.discovery && config.network ? startDiscovery(config, dev, socket.port, tun.name) : null;
+  if (discovery) await discovery.start();
   dev.start();
   // Start-up garbage (config parsing, compiling, key derivation) is collected once, so an idle
   // appliance's RSS is what it keeps, not what it passed through.
@@ -154,6 +164,7 @@ export async function runDaemon(config: Config): Promise<void> {
     down = true;
     clearInterval(timer);
     control.stop();
+    await discovery?.stop();
     host?.close();
     await reader.stop();
     host?.dispose();
@@ -164,4 +175,66 @@ export async function runDaemon(config: Config): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGINT', () => void shutdown(0));
+}
+
+/**
+ * Members found on the DHT become peers: at their overlay addresses (derived from their keys),
+ * reached at the endpoints their records list. A member revoked in the network file is ignored;
+ * with `require_approval`, only approved members are added.
+ */
+function startDiscovery(config: Config, dev: Device, udpPort: number, tunName: string): DiscoveryService {
+  const net = config.network!;
+  const d = config.discovery!;
+  const self = dev.identity.publicKey;
+  const known = (): Uint8Array[] => [self, ...dev.peers.map((p) => p.publicKey)];
+  const allowed = (key: string): boolean => {
+    if (!net.file) return true;
+    try {
+      const file = loadNetwork(net.file);
+      if (file.revoked.some((m) => m.key === key)) return false;
+      return !file.requireApproval || file.approved.some((m) => m.key === key);
+    } catch {
+      return true; // the file was read at start; a broken edit does not cut the network off
+    }
+  };
+  const onMember = (r: MemberRecord): void => {
+    const keyText = encodeKey(r.staticKey);
+    if (Buffer.from(r.staticKey).equals(Buffer.from(self)) || !allowed(keyText)) return;
+    const ep = r.endpoints.map((e) => parseEndpoint(`${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}`)).find((e) => e?.family === 4) ?? null;
+    let peer = dev.peerByKey(r.staticKey);
+    if (!peer) {
+      const a = assignAddresses(r.staticKey, known(), net.secret);
+      const allowedIps = [parsePrefix(`${a.ipv4}/32`), parsePrefix(`${a.ipv6}/128`)].filter((p) => p !== null);
+      peer = dev.addPeer({
+        name: `member-${keyText.slice(0, 8)}`,
+        publicKey: r.staticKey,
+        presharedKey: new Uint8Array(32),
+        endpoint: null,
+        allowedIps,
+        persistentKeepalive: 25,
+      }) ?? undefined;
+      if (peer) log(`discovery: member ${keyText.slice(0, 8)}… at ${a.ipv4}, endpoints ${r.endpoints.map((e) => `${e.ip}:${e.port}`).join(' ')}`);
+    }
+    if (peer && ep) dev.offerEndpoint(peer, ep);
+  };
+  return new DiscoveryService({
+    secret: net.secret,
+    staticKey: self,
+    identitySeed: identitySeed(config.interface.privateKey),
+    endpoints: () => ownEndpoints(udpPort, tunName),
+    dht: { bootstrap: d.bootstrap ?? undefined, port: d.port, labRanges: d.labRanges },
+    lookupIntervalMs: d.lookupInterval * 1000,
+    onMember,
+    log,
+  });
+}
+
+/** This node's candidate endpoints: every IPv4 address of its other interfaces, at the tunnel's UDP port. */
+function ownEndpoints(port: number, tunName: string): { ip: string; port: number; kind: 'lan' }[] {
+  const out: { ip: string; port: number; kind: 'lan' }[] = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (name === tunName) continue;
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) out.push({ ip: a.address, port, kind: 'lan' });
+  }
+  return out.slice(0, 8);
 }

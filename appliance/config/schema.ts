@@ -7,6 +7,19 @@
 import { parsePrefix, parseEndpoint, type Prefix, type Endpoint } from '../dataplane/packet/addr.ts';
 import { PADDING_MODES, type PaddingMode } from '../wire/padding.ts';
 import { hash, publicKeyOf } from '../noise/crypto.ts';
+import { parseNetworkText } from '../network/store.ts';
+import { assignAddresses, OVERLAY_IPV4_BITS, OVERLAY_IPV6_BITS } from '../network/addresses.ts';
+
+/**
+ * A member's own addresses in the overlay (network/addresses.ts: derived from its key within the
+ * network), with the overlay's prefix lengths, so every other member is on-link through the TUN.
+ */
+function overlayAddresses(publicKey: Uint8Array, secret: Uint8Array): Prefix[] {
+  const a = assignAddresses(publicKey, [], secret);
+  const v4 = parsePrefix(`${a.ipv4}/${OVERLAY_IPV4_BITS}`);
+  const v6 = parsePrefix(`${a.ipv6}/${OVERLAY_IPV6_BITS}`);
+  return [v4, v6].filter((p): p is Prefix => p !== null);
+}
 
 /** WireGuard's customary port; the WireGuard wire keeps it as its default. */
 export const WIREGUARD_PORT = 51820;
@@ -59,6 +72,7 @@ export interface Config {
     cipher: CipherChoice;
   };
   network: NetworkConfig | null;
+  discovery: DiscoveryConfig | null;
   control: { socket: string };
   timers: TimerConfig;
   limits: LimitsConfig;
@@ -73,6 +87,19 @@ export interface NetworkConfig {
   name: string;
   /** 32 bytes; every key of the native wire is derived from it (appliance/wire/keys.ts). */
   secret: Uint8Array;
+  /** The network file (`warren init` / `warren join`) the name and secret came from, if any. */
+  file: string | null;
+}
+
+/** Finding members on the BitTorrent DHT (appliance/discovery/). */
+export interface DiscoveryConfig {
+  /** `ip:port` DHT nodes to join through; null = the public mainline routers (production). */
+  bootstrap: string[] | null;
+  /** UDP port of this node's DHT node (0 = any). */
+  port: number;
+  lookupInterval: number; // seconds
+  /** Lab address ranges (CIDR) allowed besides loopback when WARREN_LAB=1. */
+  labRanges: string[];
 }
 
 export interface LimitsConfig {
@@ -168,7 +195,7 @@ function prefixes(list: string[], field: string): Prefix[] {
  */
 export function validateConfig(doc: unknown, readFile: (path: string) => string): Config {
   const root = table(doc, '(top level)');
-  rejectUnknown(root, '', ['interface', 'network', 'control', 'timers', 'limits', 'peer']);
+  rejectUnknown(root, '', ['interface', 'network', 'discovery', 'control', 'timers', 'limits', 'peer']);
 
   const ifc = table(root.interface ?? {}, 'interface');
   rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire', 'padding', 'cipher']);
@@ -195,22 +222,63 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
   let network: NetworkConfig | null = null;
   if (root.network !== undefined) {
     const net = table(root.network, 'network');
-    rejectUnknown(net, 'network', ['name', 'secret', 'secret_file']);
-    if ((net.secret === undefined) === (net.secret_file === undefined)) {
-      throw new ConfigError('network.secret', 'give exactly one of secret or secret_file (a secret comes from `warren gensecret`)');
+    rejectUnknown(net, 'network', ['name', 'secret', 'secret_file', 'file']);
+    const given = ['secret', 'secret_file', 'file'].filter((k) => net[k] !== undefined);
+    if (given.length !== 1) {
+      throw new ConfigError('network.secret', 'give exactly one of secret, secret_file or file (`warren gensecret` makes a secret; `warren init` or `warren join` a network file)');
     }
-    let secretText: string;
-    if (net.secret_file !== undefined) {
-      const path = str(net, 'secret_file', 'network');
+    if (net.file !== undefined) {
+      const path = str(net, 'file', 'network');
+      let text: string;
       try {
-        secretText = readFile(path);
+        text = readFile(path);
       } catch (e) {
-        throw new ConfigError('network.secret_file', `cannot read ${path}: ${(e as Error).message}`);
+        throw new ConfigError('network.file', `cannot read ${path}: ${(e as Error).message} (create it with \`warren init\` or \`warren join INVITE\`)`);
+      }
+      try {
+        const parsed = parseNetworkText(text, path);
+        network = { name: parsed.name, secret: parsed.secret, file: path };
+      } catch (e) {
+        throw new ConfigError('network.file', (e as Error).message);
       }
     } else {
-      secretText = str(net, 'secret', 'network');
+      let secretText: string;
+      if (net.secret_file !== undefined) {
+        const path = str(net, 'secret_file', 'network');
+        try {
+          secretText = readFile(path);
+        } catch (e) {
+          throw new ConfigError('network.secret_file', `cannot read ${path}: ${(e as Error).message}`);
+        }
+      } else {
+        secretText = str(net, 'secret', 'network');
+      }
+      network = { name: str(net, 'name', 'network', 'home'), secret: decodeKey(secretText, net.secret_file !== undefined ? 'network.secret_file' : 'network.secret'), file: null };
     }
-    network = { name: str(net, 'name', 'network', 'home'), secret: decodeKey(secretText, net.secret_file !== undefined ? 'network.secret_file' : 'network.secret') };
+  }
+
+  let discovery: DiscoveryConfig | null = null;
+  if (root.discovery !== undefined) {
+    const d = table(root.discovery, 'discovery');
+    rejectUnknown(d, 'discovery', ['enabled', 'bootstrap', 'port', 'lookup_interval', 'lab_ranges']);
+    if (d.enabled !== undefined && typeof d.enabled !== 'boolean') throw new ConfigError('discovery.enabled', 'expected true or false');
+    if (d.enabled !== false) {
+      if (!network) throw new ConfigError('discovery', 'discovery needs a [network] (its secret makes the rendezvous)');
+      const bootstrap = d.bootstrap === undefined ? null : strList(d, 'bootstrap', 'discovery');
+      bootstrap?.forEach((b, i) => {
+        if (!parseEndpoint(b)) throw new ConfigError(`discovery.bootstrap[${i}]`, `"${b}" is not ip:port`);
+      });
+      const labRanges = strList(d, 'lab_ranges', 'discovery');
+      labRanges.forEach((r, i) => {
+        if (!parsePrefix(r)) throw new ConfigError(`discovery.lab_ranges[${i}]`, `"${r}" is not a CIDR range`);
+      });
+      discovery = {
+        bootstrap,
+        port: int(d, 'port', 'discovery', 0, 0, 65535),
+        lookupInterval: int(d, 'lookup_interval', 'discovery', 30, 1, 3600),
+        labRanges,
+      };
+    }
   }
 
   const wire = str(ifc, 'wire', 'interface', 'native');
@@ -283,13 +351,14 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
       name,
       privateKey,
       listenPort: int(ifc, 'listen_port', 'interface', wire === 'native' ? nativeDefaultPort(publicKeyOf(privateKey)) : WIREGUARD_PORT, 0, 65535),
-      addresses: prefixes(strList(ifc, 'address', 'interface'), 'interface.address'),
+      addresses: ifc.address === undefined && network ? overlayAddresses(publicKeyOf(privateKey), network.secret) : prefixes(strList(ifc, 'address', 'interface'), 'interface.address'),
       mtu: int(ifc, 'mtu', 'interface', 1420, 1280, 9000),
       wire,
       padding: padding as PaddingMode,
       cipher: cipher as CipherChoice,
     },
     network,
+    discovery,
     control: { socket: str(ctl, 'socket', 'control', DEFAULT_CONTROL_SOCKET) },
     timers,
     limits,

@@ -38,6 +38,8 @@ export interface WarrenConfig {
   networkSecret?: string;
   padding?: string;
   cipher?: string;
+  /** More top-level sections, e.g. { network: { file }, discovery: { … } }. */
+  sections?: Record<string, unknown>;
   peers: WarrenPeer[];
 }
 
@@ -47,7 +49,7 @@ export function warrenConfigToml(c: WarrenConfig): string {
   if (c.privateKeyFile !== undefined) iface.private_key_file = c.privateKeyFile;
   else iface.private_key = c.privateKey;
   iface.listen_port = c.listenPort;
-  iface.address = c.addresses;
+  if (c.addresses.length > 0) iface.address = c.addresses; // none: the overlay addresses of the network
   iface.mtu = c.mtu ?? 1420;
   iface.wire = c.wire ?? 'wireguard';
   if (c.padding !== undefined) iface.padding = c.padding;
@@ -56,6 +58,7 @@ export function warrenConfigToml(c: WarrenConfig): string {
   if (c.timers !== undefined) doc.timers = c.timers;
   if (c.limits !== undefined) doc.limits = c.limits;
   if (c.networkSecret !== undefined) doc.network = { name: 'lab', secret: c.networkSecret };
+  Object.assign(doc, c.sections ?? {});
   doc.peer = c.peers.map((p) => {
     const peer: Record<string, unknown> = { name: p.name, public_key: p.publicKey };
     if (p.presharedKey !== undefined) peer.preshared_key = p.presharedKey;
@@ -82,6 +85,9 @@ export interface WarrenOptions {
   networkSecret?: string;
   padding?: string;
   cipher?: string;
+  sections?: Record<string, unknown>;
+  /** Use this existing key file (e.g. made by `warren init`) instead of a generated key. */
+  privateKeyPath?: string;
   peers?: WarrenPeer[];
   /** How long to wait for the control socket to answer (default 20 s: Bun cold start). */
   startTimeoutMs?: number;
@@ -129,11 +135,14 @@ export function readRssKb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): numb
 export async function startWarren(lab: Lab, ns: string, opts: WarrenOptions): Promise<WarrenNode> {
   const name = opts.name ?? ns.split('-').slice(2).join('-');
   const iface = lab.ifname('wrn');
-  const keys = opts.privateKey === undefined ? await genKeyPair() : { privateKey: opts.privateKey, publicKey: await publicKeyOf(opts.privateKey) };
+  const givenKey = opts.privateKeyPath !== undefined ? readFileSync(opts.privateKeyPath, 'utf8').trim() : opts.privateKey;
+  const keys = givenKey === undefined ? await genKeyPair() : { privateKey: givenKey, publicKey: await publicKeyOf(givenKey) };
   const socketPath = join(lab.tmpDir, `${name}.sock`);
   const configPath = join(lab.tmpDir, `${name}.toml`);
   let privateKeyFile: string | undefined;
-  if (opts.privateKeyInFile === true) {
+  if (opts.privateKeyPath !== undefined) {
+    privateKeyFile = opts.privateKeyPath;
+  } else if (opts.privateKeyInFile === true) {
     privateKeyFile = join(lab.tmpDir, `${name}-warren.key`);
     writeFileSync(privateKeyFile, `${keys.privateKey}\n`, { mode: 0o600 });
   }
@@ -152,6 +161,7 @@ export async function startWarren(lab: Lab, ns: string, opts: WarrenOptions): Pr
     networkSecret: opts.networkSecret,
     padding: opts.padding,
     cipher: opts.cipher,
+    sections: opts.sections,
     peers: opts.peers ?? [],
   });
   writeFileSync(configPath, toml, { mode: 0o600 });

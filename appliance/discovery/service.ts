@@ -1,0 +1,94 @@
+// The discovery loop: publish this node's record on the DHT (every hour's rendezvous, and again
+// before it goes stale), look up the network's members, and hand every record that decrypts and
+// verifies to the caller. No server: the DHT holds only ciphertext under per-hour keys
+// (rendezvous.ts); a record that does not open is ignored (record.ts).
+
+import { createDht, type DhtOptions, type WarrenDht } from './dht.ts';
+import { hourOf, preferredSlot } from './rendezvous.ts';
+import type { Endpoint, MemberRecord } from './record.ts';
+import { ed25519 } from '@noble/curves/ed25519.js';
+
+export interface DiscoveryOptions {
+  secret: Uint8Array;
+  /** This node's X25519 public key (what others handshake with). */
+  staticKey: Uint8Array;
+  /** This node's Ed25519 seed (identity.ts): signs its records. */
+  identitySeed: Uint8Array;
+  /** Candidate endpoints to publish, asked for at each publish (addresses can change). */
+  endpoints: () => Endpoint[];
+  offers?: { relay: boolean; exit: boolean };
+  dht: DhtOptions;
+  /** Between lookups (ms). */
+  lookupIntervalMs: number;
+  /** Between publishes within an hour (ms); records go stale after 2 h. */
+  republishMs?: number;
+  onMember: (record: MemberRecord) => void;
+  log: (line: string) => void;
+  now?: () => number;
+}
+
+export class DiscoveryService {
+  private dht: WarrenDht | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+  private lastPublishMs = 0;
+  private lastPublishHour = -1;
+  readonly identityKey: Uint8Array;
+  readonly stats = { publishes: 0, lookups: 0, records: 0, lastError: '' };
+
+  constructor(private readonly o: DiscoveryOptions) {
+    this.identityKey = ed25519.getPublicKey(o.identitySeed);
+  }
+
+  async start(): Promise<void> {
+    this.dht = await createDht(this.o.dht);
+    this.o.log(`discovery: DHT node on UDP ${this.dht.address().port}`);
+    void this.round();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.dht?.close();
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
+  /** One publish (when due) and one lookup; then the next round is scheduled. */
+  private async round(): Promise<void> {
+    const dht = this.dht;
+    if (!dht || this.stopped) return;
+    try {
+      const now = this.now();
+      const hour = hourOf(now);
+      if (hour !== this.lastPublishHour || now - this.lastPublishMs >= (this.o.republishMs ?? 20 * 60_000)) {
+        const fields = {
+          staticKey: this.o.staticKey,
+          endpoints: this.o.endpoints(),
+          offers: this.o.offers ?? { relay: false, exit: false },
+          timestamp: Math.floor(now / 1000),
+        };
+        const results = await dht.publish(this.o.secret, fields, this.o.identitySeed, preferredSlot(this.o.secret, hour, this.identityKey));
+        if (results.some((r) => r.stored > 0)) {
+          this.lastPublishMs = now;
+          this.lastPublishHour = hour;
+          this.stats.publishes++;
+        } else {
+          this.stats.lastError = results.find((r) => r.error)?.error ?? 'no DHT node stored the record';
+        }
+      }
+      const records = await dht.lookup(this.o.secret);
+      this.stats.lookups++;
+      for (const r of records) {
+        this.stats.records++;
+        this.o.onMember(r);
+      }
+    } catch (e) {
+      this.stats.lastError = (e as Error).message;
+      this.o.log(`discovery: ${(e as Error).message}`);
+    }
+    if (!this.stopped) this.timer = setTimeout(() => void this.round(), this.o.lookupIntervalMs);
+  }
+}
