@@ -24,8 +24,8 @@ test('the lab runs two appliances, its printed ping works, and SIGINT removes ev
     expect(status).toBeDefined();
     const st = JSON.parse((await run((status ?? '').split(/\s+/))).stdout) as { peers: { handshakes: number }[] };
     expect(st.peers[0]?.handshakes).toBeGreaterThanOrEqual(1);
-    const namespaces = [...new Set(out.match(/warren-[0-9a-z]+-[ab]\b/g) ?? [])];
-    expect(namespaces).toHaveLength(2);
+    const namespaces = [...new Set(out.match(/warren-[0-9a-z]+-(a|b|inet)\b/g) ?? [])];
+    expect(namespaces).toHaveLength(3);
     proc.kill('SIGINT');
     await proc.exited;
     const left = (await run(['ip', 'netns', 'list'])).stdout;
