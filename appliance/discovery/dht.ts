@@ -199,22 +199,25 @@ export class WarrenDht {
     return Promise.all(puts);
   }
 
-  /** Valid records of one hour's slots, newest per identity key. */
-  async #lookupHour(secret: Uint8Array, hour: number, deadline: number): Promise<MemberRecord[]> {
+  /**
+   * Valid records of one hour's slots, newest per identity key. `onRecord` hears each one as soon
+   * as its slot's query returns, so a caller can connect before the slowest traversal ends.
+   */
+  async #lookupHour(secret: Uint8Array, hour: number, deadline: number, onRecord?: (r: MemberRecord) => void): Promise<MemberRecord[]> {
     const key = recordKey(secret, hour);
-    const items = await Promise.all(
-      hourTargets(secret, hour).map((t) => this.getMutable(t.publicKey, t.salt, t.target, Math.max(1, deadline - Date.now()))),
-    );
-    const nowSeconds = Math.floor(this.#now() / 1000);
     const newest = new Map<string, MemberRecord>();
-    for (const item of items) {
-      if (!item) continue;
-      const opened = openRecord(item.value, key, nowSeconds);
-      if (!opened.ok) continue; // not ours, tampered or stale: ignored, as DESIGN.md asks
-      const id = Buffer.from(opened.record.identityKey).toString('hex');
-      const seen = newest.get(id);
-      if (!seen || seen.timestamp < opened.record.timestamp) newest.set(id, opened.record);
-    }
+    await Promise.all(
+      hourTargets(secret, hour).map(async (t) => {
+        const item = await this.getMutable(t.publicKey, t.salt, t.target, Math.max(1, deadline - Date.now()));
+        if (!item) return;
+        const opened = openRecord(item.value, key, Math.floor(this.#now() / 1000));
+        if (!opened.ok) return; // not ours, tampered or stale: ignored, as DESIGN.md asks
+        const id = Buffer.from(opened.record.identityKey).toString('hex');
+        const seen = newest.get(id);
+        if (!seen || seen.timestamp < opened.record.timestamp) newest.set(id, opened.record);
+        onRecord?.(opened.record);
+      }),
+    );
     return [...newest.values()];
   }
 
@@ -222,13 +225,13 @@ export class WarrenDht {
    * Looks up every slot of the current hour; when none holds a valid record, the previous
    * hour's (members that have not republished since the boundary). Bounded by `timeoutMs`.
    */
-  async lookup(secret: Uint8Array, timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS): Promise<MemberRecord[]> {
+  async lookup(secret: Uint8Array, timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS, onRecord?: (r: MemberRecord) => void): Promise<MemberRecord[]> {
     this.#assertOpen();
     const deadline = Date.now() + timeoutMs;
     const hour = this.hour();
-    const current = await this.#lookupHour(secret, hour, deadline);
+    const current = await this.#lookupHour(secret, hour, deadline, onRecord);
     if (current.length > 0 || hour === 0 || Date.now() >= deadline) return current;
-    return this.#lookupHour(secret, hour - 1, deadline);
+    return this.#lookupHour(secret, hour - 1, deadline, onRecord);
   }
 
   close(): Promise<void> {

@@ -52,42 +52,51 @@ export class DiscoveryService {
     await this.dht?.close();
   }
 
+  private async publish(dht: WarrenDht, now: number, hour: number): Promise<void> {
+    const fields = {
+      staticKey: this.o.staticKey,
+      endpoints: this.o.endpoints(),
+      offers: this.o.offers ?? { relay: false, exit: false },
+      timestamp: Math.floor(now / 1000),
+    };
+    const results = await dht.publish(this.o.secret, fields, this.o.identitySeed, preferredSlot(this.o.secret, hour, this.identityKey));
+    if (results.some((r) => r.stored > 0)) {
+      this.lastPublishMs = now;
+      this.lastPublishHour = hour;
+      this.stats.publishes++;
+    } else {
+      this.stats.lastError = results.find((r) => r.error)?.error ?? 'no DHT node stored the record';
+    }
+  }
+
   private now(): number {
     return (this.o.now ?? Date.now)();
   }
 
-  /** One publish (when due) and one lookup; then the next round is scheduled. */
+  /**
+   * One publish (when due) and one lookup, concurrently: a member found early is handed over as
+   * soon as its slot answers, not when the slowest traversal ends. Then the next round.
+   */
   private async round(): Promise<void> {
     const dht = this.dht;
     if (!dht || this.stopped) return;
-    try {
-      const now = this.now();
-      const hour = hourOf(now);
-      if (hour !== this.lastPublishHour || now - this.lastPublishMs >= (this.o.republishMs ?? 20 * 60_000)) {
-        const fields = {
-          staticKey: this.o.staticKey,
-          endpoints: this.o.endpoints(),
-          offers: this.o.offers ?? { relay: false, exit: false },
-          timestamp: Math.floor(now / 1000),
-        };
-        const results = await dht.publish(this.o.secret, fields, this.o.identitySeed, preferredSlot(this.o.secret, hour, this.identityKey));
-        if (results.some((r) => r.stored > 0)) {
-          this.lastPublishMs = now;
-          this.lastPublishHour = hour;
-          this.stats.publishes++;
-        } else {
-          this.stats.lastError = results.find((r) => r.error)?.error ?? 'no DHT node stored the record';
-        }
-      }
-      const records = await dht.lookup(this.o.secret);
+    const now = this.now();
+    const hour = hourOf(now);
+    const publishing = hour !== this.lastPublishHour || now - this.lastPublishMs >= (this.o.republishMs ?? 20 * 60_000)
+      ? this.publish(dht, now, hour)
+      : Promise.resolve();
+    const looking = dht.lookup(this.o.secret, undefined, (r) => {
+      this.stats.records++;
+      this.o.onMember(r);
+    }).then(() => {
       this.stats.lookups++;
-      for (const r of records) {
-        this.stats.records++;
-        this.o.onMember(r);
+    });
+    const results = await Promise.allSettled([publishing, looking]);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        this.stats.lastError = (r.reason as Error).message;
+        this.o.log(`discovery: ${(r.reason as Error).message}`);
       }
-    } catch (e) {
-      this.stats.lastError = (e as Error).message;
-      this.o.log(`discovery: ${(e as Error).message}`);
     }
     if (!this.stopped) this.timer = setTimeout(() => void this.round(), this.o.lookupIntervalMs);
   }

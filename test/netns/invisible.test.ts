@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Lab, REPO_ROOT, waitFor } from './lib/netns.ts';
 import { startWarren, type WarrenNode } from './lib/warren.ts';
 import { genKeyPair } from './lib/wireguard-go.ts';
-import { readUdp, type UdpRecord } from './lib/pcap.ts';
+import { readUdp, writeUdpPcap, type UdpRecord } from './lib/pcap.ts';
 import { inspectCapture, randomnessFindings, captureWhile } from './lib/dpi.ts';
 import { byteUniformityByOffset, describeUniformity } from './lib/stats.ts';
 import { NativeWire } from '../../appliance/wire/wire.ts';
@@ -111,12 +111,27 @@ describe('the native wire cannot be fingerprinted', () => {
   });
 
   test('(c) nDPI and tshark see nothing but unknown UDP', async () => {
+    // The session itself is one flow: nDPI must never name it WireGuard or a VPN, by bytes or by port.
     const seen = await inspectCapture(nativePcap, { offsets: 16 });
-    console.log(`nDPI flows: ${seen.flows.map((f) => `${f.proto} (${f.confidence})`).join(', ')}; tshark: ${JSON.stringify(seen.topProtocols)}`);
-    expect(randomnessFindings(seen)).toEqual([]);
-    // And by content alone (port guessing off): still nothing.
+    console.log(`the session's flow: nDPI ${seen.flows.map((f) => `${f.proto} (${f.confidence})`).join(', ')}; tshark: ${JSON.stringify(seen.topProtocols)}`);
+    expect(seen.flows.length).toBeGreaterThan(0);
+    expect(seen.flows.filter((f) => f.proto.includes('WireGuard') || f.category === 'VPN')).toEqual([]);
+    // One flow is one draw: nDPI calls about 12 % of flows of truly random bytes RTP (its RTP test
+    // is a first byte of 0x80–0xBF in its first packets), so "Unknown" on a single flow is a coin
+    // with a 1-in-8 chance of the wrong side. The wire's bytes are therefore judged over many
+    // flows: the same datagrams, in order, 30 per 5-tuple. Random-looking bytes give nDPI's profile
+    // of random data (mostly Unknown, never WireGuard) and tshark's (data).
+    const reflowed = datagrams.map((d, i) => ({ ...d, srcPort: 20000 + Math.floor(i / 30), dstPort: 30000 + Math.floor(i / 30) }));
+    const path = join(lab.artifactsDir, 'native-reflowed.pcap');
+    writeUdpPcap(path, reflowed);
+    const many = await inspectCapture(path, { offsets: 16 });
+    const unknown = many.flows.filter((f) => f.proto === 'Unknown').length;
+    console.log(`re-flowed: ${many.flows.length} flows, ${unknown} Unknown, others: ${JSON.stringify(Object.fromEntries([...new Set(many.flows.map((f) => f.proto))].map((p) => [p, many.flows.filter((f) => f.proto === p).length])))}; tshark: ${JSON.stringify(many.topProtocols)}`);
+    expect(many.flows.length).toBeGreaterThanOrEqual(300);
+    expect(randomnessFindings(many)).toEqual([]);
+    // And by content alone (port guessing off): no flow is WireGuard.
     const byContent = await inspectCapture(nativePcap, { offsets: 16, ndpi: { guess: false } });
-    expect(byContent.flows.every((f) => f.proto === 'Unknown')).toBe(true);
+    expect(byContent.flows.filter((f) => f.proto.includes('WireGuard'))).toEqual([]);
   }, 120_000);
 
   test('(c, control) the same tools name Warren\'s own WireGuard mode WireGuard', async () => {
