@@ -8,49 +8,14 @@
 // and talk on the native wire. Nothing here touches the root namespace's routes, rules or
 // nftables; Ctrl-C (or SIGTERM) stops every process by PID and deletes the namespaces.
 
-import { join } from 'node:path';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { Lab, REPO_ROOT, waitFor } from '../test/netns/lib/netns.ts';
-import { startWarren } from '../test/netns/lib/warren.ts';
-import { startLabDht } from '../test/netns/lib/dht-lab.ts';
-
-const WARREN = join(REPO_ROOT, 'warren');
-const LAB_RANGE = '10.77.0.0/16';
+import { Lab, waitFor } from '../test/netns/lib/netns.ts';
+import { buildHomes, makeNetwork, startMember, WARREN } from '../test/netns/lib/homes.ts';
 
 const lab = await Lab.create('lab');
-const nsA = await lab.ns('a');
-const nsB = await lab.ns('b');
-const nsI = await lab.ns('inet');
-await lab.veth(nsI, nsA, { a: '10.77.1.1/24', b: '10.77.1.2/24' });
-await lab.veth(nsI, nsB, { a: '10.77.2.1/24', b: '10.77.2.2/24' });
-await lab.exec(nsI, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-await lab.exec(nsA, ['ip', 'route', 'add', 'default', 'via', '10.77.1.1']);
-await lab.exec(nsB, ['ip', 'route', 'add', 'default', 'via', '10.77.2.1']);
-const { bootstrap } = await startLabDht(lab, nsI, { host: '10.77.1.1', labRanges: [LAB_RANGE] });
-
-const cli = async (ns: string, args: string[], stdin?: string) => (await lab.exec(ns, [WARREN, ...args], { stdin })).stdout;
-const dirA = join(lab.tmpDir, 'a');
-const dirB = join(lab.tmpDir, 'b');
-mkdirSync(dirA);
-mkdirSync(dirB);
-await cli(nsA, ['init', '--name', 'family', '--data', dirA]);
-const invite = (await cli(nsA, ['invite', '--data', dirA])).match(/warren1:[a-z0-9]+/)?.[0] ?? '';
-await cli(nsB, ['join', invite, '--data', dirB]);
-const keyA = (await cli(nsA, ['pubkey'], readFileSync(join(dirA, 'private.key'), 'utf8'))).trim();
-const keyB = (await cli(nsB, ['pubkey'], readFileSync(join(dirB, 'private.key'), 'utf8'))).trim();
-await cli(nsA, ['approve', keyB, '--data', dirA]);
-await cli(nsB, ['approve', keyA, '--data', dirB]);
-
-const start = (name: string, ns: string, dir: string, port: number) =>
-  startWarren(lab, ns, {
-    name,
-    wire: 'native',
-    privateKeyPath: join(dir, 'private.key'),
-    listenPort: port,
-    addresses: [],
-    sections: { network: { file: join(dir, 'network.toml') }, discovery: { bootstrap, lab_ranges: [LAB_RANGE], lookup_interval: 2 } },
-    env: { WARREN_LAB: '1' },
-  });
+const homes = await buildHomes(lab);
+const { nsA, nsB, nsI } = homes;
+const { dirA, dirB, invite } = await makeNetwork(lab, homes, 'family');
+const start = (name: string, ns: string, dir: string, port: number) => startMember(lab, homes, name, ns, dir, port, 2);
 const [a, b] = await Promise.all([start('a', nsA, dirA, 40001), start('b', nsB, dirB, 40002)]);
 interface PeerView {
   allowedIps: string[];

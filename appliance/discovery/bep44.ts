@@ -8,6 +8,7 @@
  *
  * Pure: bytes in, bytes out.
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
 /** BEP 44: "Storing nodes MAY reject put requests where the bencoded form of v is longer than 1000 bytes." */
@@ -17,19 +18,10 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** The bencoding of a byte string: `<length>:<bytes>`. */
 export function bencodeBytes(value: Uint8Array): Uint8Array {
-  return concat([ascii(`${value.length}:`), value]);
+  return concatBytes(ascii(`${value.length}:`), value);
 }
 
 /** Length of a byte string once bencoded, which is what BEP 44's 1000-byte cap limits. */
@@ -43,7 +35,7 @@ export function mutableSignedBytes(salt: Uint8Array, seq: number, value: Uint8Ar
   const parts: Uint8Array[] = [];
   if (salt.length > 0) parts.push(ascii('4:salt'), bencodeBytes(salt));
   parts.push(ascii(`3:seqi${seq}e1:v`), bencodeBytes(value));
-  return concat(parts);
+  return concatBytes(...parts);
 }
 
 /** Ed25519 verification as the DHT needs it: never throws, a malformed input is simply false. */

@@ -17,6 +17,7 @@
  *
  * Pure: the clock (`nowSeconds`) and randomness (`random`) are passed in.
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes } from '@noble/hashes/utils.js';
@@ -99,15 +100,6 @@ function bytesOf(value: unknown, what: string, length: number): Uint8Array {
   return value;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** The body of a record (layer 1). Throws RecordError on a record that cannot be written. */
 export function encodeRecord(record: MemberRecord): Uint8Array {
@@ -176,14 +168,14 @@ export function decodeRecord(body: Uint8Array): MemberRecord | null {
 
 /** What the identity signature covers: a domain label, then the body. */
 export function recordSigningInput(body: Uint8Array): Uint8Array {
-  return concat(SIGN_DOMAIN, body);
+  return concatBytes(SIGN_DOMAIN, body);
 }
 
 /** Layer 3 on its own: nonce || XChaCha20-Poly1305(key, nonce, signed). */
 export function sealBytes(signed: Uint8Array, key: Uint8Array, nonce: Uint8Array): Uint8Array {
   bytesOf(key, 'record key', KEY_BYTES);
   bytesOf(nonce, 'nonce', NONCE_BYTES);
-  return concat(nonce, xchacha20poly1305(key, nonce, AAD).encrypt(signed));
+  return concatBytes(nonce, xchacha20poly1305(key, nonce, AAD).encrypt(signed));
 }
 
 /**
@@ -201,7 +193,7 @@ export function sealRecord(
   bytesOf(key, 'record key', KEY_BYTES);
   const record: MemberRecord = { ...fields, version: RECORD_VERSION, identityKey: ed25519.getPublicKey(identitySecretKey) };
   const body = encodeRecord(record);
-  const signed = concat(body, ed25519.sign(recordSigningInput(body), identitySecretKey));
+  const signed = concatBytes(body, ed25519.sign(recordSigningInput(body), identitySecretKey));
   const sealed = sealBytes(signed, key, random(NONCE_BYTES));
   signed.fill(0);
   return sealed;

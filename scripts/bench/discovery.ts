@@ -6,14 +6,9 @@
  * Prints median and p95 (aim: median ≤ 3 s), the appliance's RSS with its DHT node running, and
  * a final JSON line. A benchmark, not a test.
  */
-import { join } from 'node:path';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { Lab, REPO_ROOT, waitFor } from '../../test/netns/lib/netns.ts';
-import { startWarren, readRssKb, type WarrenNode } from '../../test/netns/lib/warren.ts';
-import { startLabDht } from '../../test/netns/lib/dht-lab.ts';
-
-const WARREN = join(REPO_ROOT, 'warren');
-const LAB_RANGE = '10.77.0.0/16';
+import { Lab, waitFor } from '../../test/netns/lib/netns.ts';
+import { readRssKb } from '../../test/netns/lib/warren.ts';
+import { buildHomes, makeNetwork, startMember } from '../../test/netns/lib/homes.ts';
 const NODES = Number(process.env.BENCH_DHT_NODES ?? 200);
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 8);
 
@@ -27,38 +22,14 @@ async function main(): Promise<number> {
   const times: number[] = [];
   const rss: number[] = [];
   try {
-    const nsA = await lab.ns('a');
-    const nsB = await lab.ns('b');
-    const nsI = await lab.ns('inet');
-    await lab.veth(nsI, nsA, { a: '10.77.1.1/24', b: '10.77.1.2/24' });
-    await lab.veth(nsI, nsB, { a: '10.77.2.1/24', b: '10.77.2.2/24' });
-    await lab.exec(nsI, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    await lab.exec(nsA, ['ip', 'route', 'add', 'default', 'via', '10.77.1.1']);
-    await lab.exec(nsB, ['ip', 'route', 'add', 'default', 'via', '10.77.2.1']);
     console.error(`bench: starting ${NODES} DHT nodes …`);
-    const { bootstrap, proc: dhtProc } = await startLabDht(lab, nsI, { host: '10.77.1.1', nodes: NODES, labRanges: [LAB_RANGE] });
-    console.error(`bench: DHT ready (${bootstrap.length} nodes; swarm process RSS ${((readRssKb(dhtProc.pid) ?? 0) / 1024).toFixed(0)} MB)`);
-    const cli = async (ns: string, args: string[], stdin?: string) => (await lab.exec(ns, [WARREN, ...args], { stdin })).stdout;
+    const homes = await buildHomes(lab, NODES);
+    const { nsA, nsB } = homes;
+    console.error(`bench: DHT ready (${homes.bootstrap.length} nodes; swarm process RSS ${((readRssKb(homes.dht.pid) ?? 0) / 1024).toFixed(0)} MB)`);
     for (let t = 0; t < TRIALS; t++) {
-      const dirA = join(lab.tmpDir, `a${t}`);
-      const dirB = join(lab.tmpDir, `b${t}`);
-      mkdirSync(dirA);
-      mkdirSync(dirB);
-      await cli(nsA, ['init', '--name', `bench${t}`, '--data', dirA]);
-      const invite = (await cli(nsA, ['invite', '--data', dirA])).match(/warren1:[a-z0-9]+/)?.[0] ?? '';
-      const joined = Date.now();
-      await cli(nsB, ['join', invite, '--data', dirB]);
-      const keyA = (await cli(nsA, ['pubkey'], readFileSync(join(dirA, 'private.key'), 'utf8'))).trim();
-      const keyB = (await cli(nsB, ['pubkey'], readFileSync(join(dirB, 'private.key'), 'utf8'))).trim();
-      await cli(nsA, ['approve', keyB, '--data', dirA]);
-      await cli(nsB, ['approve', keyA, '--data', dirB]);
-      const start = (name: string, ns: string, dir: string, port: number): Promise<WarrenNode> =>
-        startWarren(lab, ns, {
-          name, wire: 'native', privateKeyPath: join(dir, 'private.key'), listenPort: port, addresses: [],
-          sections: { network: { file: join(dir, 'network.toml') }, discovery: { bootstrap, lab_ranges: [LAB_RANGE], lookup_interval: 1 } },
-          env: { WARREN_LAB: '1' },
-        });
-      const [a, b] = await Promise.all([start(`a${t}`, nsA, dirA, 40100 + t), start(`b${t}`, nsB, dirB, 40200 + t)]);
+      const joined = Date.now(); // the invite goes from A to B now; init and approval are the household's steps around it
+      const { dirA, dirB } = await makeNetwork(lab, homes, `bench${t}`, String(t));
+      const [a, b] = await Promise.all([startMember(lab, homes, `a${t}`, nsA, dirA, 40100 + t), startMember(lab, homes, `b${t}`, nsB, dirB, 40200 + t)]);
       try {
         const peer = await waitFor('A to find B', async () => ((await a.status()).peers as { allowedIps: string[] }[])[0], { timeoutMs: 60_000, intervalMs: 50 });
         const target = peer.allowedIps[0]?.split('/')[0] ?? '';
