@@ -18,9 +18,10 @@ import { deriveWireKeys } from './wire/keys.ts';
 import { DiscoveryService } from './discovery/service.ts';
 import { identitySeed } from './discovery/identity.ts';
 import type { MemberRecord } from './discovery/record.ts';
+import { SharedDhtSocket, looksLikeKrpc } from './discovery/shared-socket.ts';
 import { assignAddresses } from './network/addresses.ts';
 import { loadNetwork } from './network/store.ts';
-import { parsePrefix, parseEndpoint } from './dataplane/packet/addr.ts';
+import { parsePrefix, parseEndpoint, type Endpoint } from './dataplane/packet/addr.ts';
 import { networkInterfaces } from 'node:os';
 
 const TICK_MS = 100;
@@ -38,13 +39,15 @@ export async function runDaemon(config: Config): Promise<void> {
   const tun = openTun(ifc.name);
   const startedMs = Date.now();
   let device: Device | undefined;
+  let dhtSocket: SharedDhtSocket | null = null;
   let udpErrors = 0;
   const socket = await Bun.udpSocket({
     hostname: '0.0.0.0',
     port: ifc.listenPort,
     socket: {
       data(_s, data, port, address) {
-        device?.inbound(data, port, address);
+        if (dhtSocket && looksLikeKrpc(data)) dhtSocket.deliver(data, port, address);
+        else device?.inbound(data, port, address);
       },
       error(_s, err) {
         // Bun reports ICMP errors (port unreachable while a peer restarts) here, sometimes
@@ -150,7 +153,8 @@ export async function runDaemon(config: Config): Promise<void> {
       })),
     }),
   });
-  const discovery = config.discovery && config.network ? startDiscovery(config, dev, socket.port, tun.name) : null;
+  if (config.discovery && config.network) dhtSocket = new SharedDhtSocket({ send: (d, p, a) => socket.send(d, p, a), port: socket.port });
+  const discovery = dhtSocket ? startDiscovery(config, dev, socket.port, tun.name, dhtSocket) : null;
   if (discovery) await discovery.start();
   dev.start();
   // Start-up garbage (config parsing, compiling, key derivation) is collected once, so an idle
@@ -182,11 +186,12 @@ export async function runDaemon(config: Config): Promise<void> {
  * reached at the endpoints their records list. A member revoked in the network file is ignored;
  * with `require_approval`, only approved members are added.
  */
-function startDiscovery(config: Config, dev: Device, udpPort: number, tunName: string): DiscoveryService {
+function startDiscovery(config: Config, dev: Device, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket): DiscoveryService {
   const net = config.network!;
   const d = config.discovery!;
   const self = dev.identity.publicKey;
   const known = (): Uint8Array[] => [self, ...dev.peers.map((p) => p.publicKey)];
+  const observed = new Map<string, Endpoint>();
   const allowed = (key: string): boolean => {
     if (!net.file) return true;
     try {
@@ -215,18 +220,36 @@ function startDiscovery(config: Config, dev: Device, udpPort: number, tunName: s
       }) ?? undefined;
       if (peer) log(`discovery: member ${keyText.slice(0, 8)}… at ${a.ipv4}, endpoints ${r.endpoints.map((e) => `${e.ip}:${e.port}`).join(' ')}`);
     }
-    if (peer && ep) dev.offerEndpoint(peer, ep);
+    // Once a member's tunnel socket has been seen from outside (its announce), that address is
+    // the candidate: its record's LAN addresses do not reach it through a NAT.
+    const seenAt = observed.get(keyText);
+    if (peer && (seenAt ?? ep)) dev.offerEndpoint(peer, (seenAt ?? ep)!);
+    // Not heard from yet: it may be behind a NAT, where the LAN endpoints of its record do not
+    // reach it. The address its tunnel socket is seen at (its announce) does; both sides sending
+    // to each other's opens the NAT mappings (hole punching).
+    if (peer && peer.lastReceivedMs === 0) {
+      const target = peer;
+      void service.observedEndpoints(r.staticKey).then((seen) => {
+        for (const text of seen) {
+          const e = parseEndpoint(text);
+          if (!e || target.lastReceivedMs > 0) continue;
+          observed.set(keyText, e);
+          dev.offerEndpoint(target, e);
+        }
+      });
+    }
   };
-  return new DiscoveryService({
+  const service: DiscoveryService = new DiscoveryService({
     secret: net.secret,
     staticKey: self,
     identitySeed: identitySeed(config.interface.privateKey),
     endpoints: () => ownEndpoints(udpPort, tunName),
-    dht: { bootstrap: d.bootstrap ?? undefined, port: d.port, labRanges: d.labRanges },
+    dht: { bootstrap: d.bootstrap ?? undefined, labRanges: d.labRanges, socket: dhtSocket },
     lookupIntervalMs: d.lookupInterval * 1000,
     onMember,
     log,
   });
+  return service;
 }
 
 /** This node's candidate endpoints: every IPv4 address of its other interfaces, at the tunnel's UDP port. */

@@ -152,10 +152,14 @@ export class Device {
    */
   offerEndpoint(peer: Peer, endpoint: Endpoint): void {
     if (peer.lastReceivedMs > 0) return;
+    const old = peer.endpoint;
+    if (old && old.address === endpoint.address && old.port === endpoint.port && (peer.current || peer.handshake)) return;
     peer.endpoint = endpoint;
     this.publish(peer);
-    if (!peer.current && !peer.handshake) {
-      this.initiate(peer, false);
+    if (!peer.current) {
+      // A pending initiation went to the old candidate: send one to the new one now (as a
+      // retransmission, so the once-per-REKEY_TIMEOUT limit does not hold it back).
+      this.initiate(peer, peer.handshake !== null);
       this.flush();
     }
   }

@@ -95,8 +95,6 @@ export interface NetworkConfig {
 export interface DiscoveryConfig {
   /** `ip:port` DHT nodes to join through; null = the public mainline routers (production). */
   bootstrap: string[] | null;
-  /** UDP port of this node's DHT node (0 = any). */
-  port: number;
   lookupInterval: number; // seconds
   /** Lab address ranges (CIDR) allowed besides loopback when WARREN_LAB=1. */
   labRanges: string[];
@@ -260,7 +258,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
   let discovery: DiscoveryConfig | null = null;
   if (root.discovery !== undefined) {
     const d = table(root.discovery, 'discovery');
-    rejectUnknown(d, 'discovery', ['enabled', 'bootstrap', 'port', 'lookup_interval', 'lab_ranges']);
+    rejectUnknown(d, 'discovery', ['enabled', 'bootstrap', 'lookup_interval', 'lab_ranges']);
     if (d.enabled !== undefined && typeof d.enabled !== 'boolean') throw new ConfigError('discovery.enabled', 'expected true or false');
     if (d.enabled !== false) {
       if (!network) throw new ConfigError('discovery', 'discovery needs a [network] (its secret makes the rendezvous)');
@@ -274,7 +272,6 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
       });
       discovery = {
         bootstrap,
-        port: int(d, 'port', 'discovery', 0, 0, 65535),
         lookupInterval: int(d, 'lookup_interval', 'discovery', 30, 1, 3600),
         labRanges,
       };

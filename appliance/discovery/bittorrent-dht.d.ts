@@ -56,6 +56,10 @@ declare module 'bittorrent-dht' {
     put(opts: MutablePut, cb?: (err: Error | null, target: Buffer, nodes: number) => void): Buffer;
     get(target: Buffer, opts: { salt?: Buffer; cache?: boolean; verify?: DhtClientOptions['verify'] }, cb: (err: Error | null, res: GetResult | null) => void): void;
     toJSON(): { nodes: DhtNodeAddress[] };
+    /** BEP 5 announce_peer; port 0 = implied_port (the nodes store the port they see). */
+    announce(infoHash: Buffer, port: number, cb?: (err: Error | null) => void): void;
+    /** BEP 5 get_peers; found peers arrive as 'peer' events (peer, infoHash, from). */
+    lookup(infoHash: Buffer, cb?: (err: Error | null, found?: number) => void): () => void;
     destroy(cb?: () => void): void;
   }
 }

@@ -234,6 +234,27 @@ export class WarrenDht {
     return this.#lookupHour(secret, hour - 1, deadline, onRecord);
   }
 
+  /** Announces this node on `infoHash` with implied_port: the nodes store the address and port they see. */
+  announce(infoHash: Uint8Array, timeoutMs = DEFAULT_PUBLISH_TIMEOUT_MS): Promise<boolean> {
+    this.#assertOpen();
+    return withTimeout<boolean>(timeoutMs, false, (finish) => this.#dht.announce(toBuffer(infoHash), 0, (err) => finish(!err)));
+  }
+
+  /** The addresses announced on `infoHash` (BEP 5 get_peers), as `ip:port` strings. */
+  findPeers(infoHash: Uint8Array, timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS): Promise<string[]> {
+    this.#assertOpen();
+    const wanted = toBuffer(infoHash);
+    const found = new Set<string>();
+    const onPeer = (peer: { host: string; port: number }, hash: Buffer) => {
+      if (hash.equals(wanted)) found.add(`${peer.host}:${peer.port}`);
+    };
+    this.#dht.on('peer', onPeer);
+    return withTimeout<string[]>(timeoutMs, [], (finish) => this.#dht.lookup(wanted, () => finish([...found]))).then((r) => {
+      this.#dht.off('peer', onPeer);
+      return r.length > 0 ? r : [...found];
+    });
+  }
+
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;

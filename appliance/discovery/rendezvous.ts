@@ -163,3 +163,23 @@ export function preferredSlot(secret: Uint8Array, hour: number, identityKey: Uin
   const bytes = derive(secret, LABEL_SLOT_CHOICE, hour, 4, identityKey);
   return new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, false) % DISCOVERY_SLOTS;
 }
+
+const LABEL_ANNOUNCE = 'dht announce target';
+
+/**
+ * The BEP 5 infohash a member announces itself on this hour (implied port: DHT nodes store the
+ * address and port they see, i.e. its NAT's mapping). Per member and per hour, from the secret:
+ * only members can compute it, and one hour's says nothing about the next.
+ * Exposure: DHT nodes storing it learn that this address announced an unknown infohash.
+ */
+export function announceTarget(secret: Uint8Array, hour: number, staticKey: Uint8Array): Uint8Array {
+  const label = new Uint8Array([...new TextEncoder().encode(LABEL_ANNOUNCE), ...staticKey]);
+  return hkdf(blake2s, secret, HKDF_SALT, concatLabel(label, hour), TARGET_BYTES);
+}
+
+function concatLabel(label: Uint8Array, hour: number): Uint8Array {
+  const out = new Uint8Array(label.length + 8);
+  out.set(label);
+  new DataView(out.buffer).setBigUint64(label.length, BigInt(hour));
+  return out;
+}

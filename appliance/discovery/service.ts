@@ -4,7 +4,7 @@
 // (rendezvous.ts); a record that does not open is ignored (record.ts).
 
 import { createDht, type DhtOptions, type WarrenDht } from './dht.ts';
-import { hourOf, preferredSlot } from './rendezvous.ts';
+import { announceTarget, hourOf, preferredSlot } from './rendezvous.ts';
 import type { Endpoint, MemberRecord } from './record.ts';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
@@ -59,7 +59,12 @@ export class DiscoveryService {
       offers: this.o.offers ?? { relay: false, exit: false },
       timestamp: Math.floor(now / 1000),
     };
-    const results = await dht.publish(this.o.secret, fields, this.o.identitySeed, preferredSlot(this.o.secret, hour, this.identityKey));
+    // The announce (implied port) lets others learn the address this socket is seen at.
+    const [results] = await Promise.all([
+      dht.publish(this.o.secret, fields, this.o.identitySeed, preferredSlot(this.o.secret, hour, this.identityKey)),
+      dht.announce(announceTarget(this.o.secret, hour, this.o.staticKey)),
+      dht.announce(announceTarget(this.o.secret, hour + 1, this.o.staticKey)),
+    ]);
     if (results.some((r) => r.stored > 0)) {
       this.lastPublishMs = now;
       this.lastPublishHour = hour;
@@ -67,6 +72,13 @@ export class DiscoveryService {
     } else {
       this.stats.lastError = results.find((r) => r.error)?.error ?? 'no DHT node stored the record';
     }
+  }
+
+  /** Where a member's tunnel socket is seen from outside (its NAT's mapping), as `ip:port`. */
+  async observedEndpoints(staticKey: Uint8Array): Promise<string[]> {
+    const dht = this.dht;
+    if (!dht) return [];
+    return dht.findPeers(announceTarget(this.o.secret, hourOf(this.now()), staticKey), 5_000);
   }
 
   private now(): number {

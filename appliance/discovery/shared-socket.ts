@@ -1,0 +1,60 @@
+// The DHT on the tunnel's own UDP socket. A node behind a NAT must publish the public address
+// and port its tunnel socket is seen at; DHT nodes see exactly that when the DHT speaks from the
+// same socket, and a BEP 5 announce with implied_port stores it (rendezvous.ts announceTarget).
+// The daemon's receive callback hands KRPC messages (bencoded dictionaries) here and everything
+// else to the data plane.
+
+import { EventEmitter } from 'node:events';
+
+export interface DatagramSender {
+  send(data: Uint8Array, port: number, address: string): unknown;
+  readonly port: number;
+}
+
+/** True for what can only be a KRPC message: `d…e` with a `y` key (BEP 5). Native datagrams are random; WireGuard's start with 1–4. */
+export function looksLikeKrpc(d: Uint8Array): boolean {
+  if (d.length < 12 || d[0] !== 0x64 || d[d.length - 1] !== 0x65) return false;
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength).includes('1:y1:');
+}
+
+/** A dgram-socket look-alike over the daemon's socket, as bittorrent-dht (k-rpc-socket) uses one. */
+export class SharedDhtSocket extends EventEmitter {
+  constructor(private readonly udp: DatagramSender) {
+    super();
+  }
+
+  bind(..._args: unknown[]): this {
+    const cb = _args.find((a) => typeof a === 'function') as (() => void) | undefined;
+    queueMicrotask(() => {
+      this.emit('listening');
+      cb?.();
+    });
+    return this;
+  }
+
+  address(): { address: string; family: string; port: number } {
+    return { address: '0.0.0.0', family: 'IPv4', port: this.udp.port };
+  }
+
+  send(buf: Uint8Array, offset: number, length: number, port: number, host: string, cb?: (err: Error | null) => void): void {
+    this.udp.send(buf.subarray(offset, offset + length), port, host);
+    cb?.(null);
+  }
+
+  /** A datagram from the daemon's socket for the DHT. */
+  deliver(data: Uint8Array, port: number, address: string): void {
+    this.emit('message', Buffer.from(data), { address, port, family: 'IPv4', size: data.length });
+  }
+
+  close(cb?: () => void): void {
+    cb?.(); // the daemon owns the socket
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+}
