@@ -139,3 +139,49 @@ export function loadX25519(): NativeX25519 | null {
   }
   return x25519;
 }
+
+export interface NativeEd25519 {
+  getPublicKey(seed: Uint8Array): Uint8Array;
+  sign(message: Uint8Array, seed: Uint8Array): Uint8Array;
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
+let ed25519: NativeEd25519 | null | undefined;
+/** libsodium's Ed25519 (RFC 8032) over 32-byte seeds, as noble's API takes them; null without libsodium. */
+export function loadEd25519(): NativeEd25519 | null {
+  if (ed25519 !== undefined) return ed25519;
+  try {
+    const lib = dlopen('libsodium.so.23', {
+      sodium_init: { args: [], returns: FFIType.i32 },
+      crypto_sign_seed_keypair: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+      crypto_sign_detached: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+      crypto_sign_verify_detached: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+    });
+    lib.symbols.sodium_init();
+    const s = lib.symbols;
+    const expand = (seed: Uint8Array): { pk: Uint8Array; sk: Uint8Array } => {
+      if (seed.length !== 32) throw new RangeError('an Ed25519 seed is 32 bytes');
+      const pk = new Uint8Array(32);
+      const sk = new Uint8Array(64);
+      s.crypto_sign_seed_keypair(pk, sk, seed);
+      return { pk, sk };
+    };
+    ed25519 = {
+      getPublicKey: (seed) => expand(seed).pk,
+      sign(message, seed) {
+        const { sk } = expand(seed);
+        const sig = new Uint8Array(64);
+        s.crypto_sign_detached(sig, null, message.length ? message : new Uint8Array(1), message.length, sk);
+        sk.fill(0);
+        return sig;
+      },
+      verify(signature, message, publicKey) {
+        if (signature.length !== 64 || publicKey.length !== 32) return false;
+        return s.crypto_sign_verify_detached(signature, message.length ? message : new Uint8Array(1), message.length, publicKey) === 0;
+      },
+    };
+  } catch {
+    ed25519 = null;
+  }
+  return ed25519;
+}

@@ -9,7 +9,7 @@
  * Pure: bytes in, bytes out.
  */
 import { concatBytes } from '@noble/hashes/utils.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519 } from './ed25519.ts';
 
 /** BEP 44: "Storing nodes MAY reject put requests where the bencoded form of v is longer than 1000 bytes." */
 export const BEP44_MAX_VALUE_BYTES = 1000;

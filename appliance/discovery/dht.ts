@@ -20,7 +20,7 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import DHT, { type GetResult } from 'bittorrent-dht';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519 } from './ed25519.ts';
 import { verifyEd25519, verifyMutableItem } from './bep44.ts';
 import { guardSocket, labGuardFromEnv, type LabGuard, type SendingSocket } from './lab-guard.ts';
 import { openRecord, sealRecord, type MemberRecord, type RecordFields } from './record.ts';

@@ -18,7 +18,7 @@
  * Pure: the clock (`nowSeconds`) and randomness (`random`) are passed in.
  */
 import { concatBytes } from '@noble/hashes/utils.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519 } from './ed25519.ts';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { BEP44_MAX_VALUE_BYTES, bencodedLength } from './bep44.ts';

@@ -19,7 +19,7 @@
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519 } from './ed25519.ts';
 
 export const NETWORK_SECRET_BYTES = 32;
 /** Seconds per rendezvous period: the hour number is floor(unixSeconds / 3600). */

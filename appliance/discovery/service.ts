@@ -6,7 +6,7 @@
 import { createDht, type DhtOptions, type WarrenDht } from './dht.ts';
 import { announceTarget, hourOf, preferredSlot } from './rendezvous.ts';
 import type { Endpoint, MemberRecord } from './record.ts';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519 } from './ed25519.ts';
 
 export interface DiscoveryOptions {
   secret: Uint8Array;
