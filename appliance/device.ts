@@ -10,26 +10,26 @@
 //              else handshake (wire) → mac1 → (under load) mac2 or cookie reply → noise
 // The wire (wire/wire.ts) decides the bytes: byte-for-byte WireGuard, or the native wire where
 // nothing is fixed; the cipher suite is negotiated in native handshakes.
-//   handshake  initiate / retransmit / respond / complete, keypair rotation
-//   timers     WireGuard whitepaper §6: rekey, keepalives, give-up, key erasure
+//   handshake  session/handshakes.ts: initiate / retransmit / respond / complete, keypair rotation
+//   timers     session/timers.ts: WireGuard whitepaper §6: rekey, keepalives, give-up, key erasure
 
-import { createInitiation, consumeInitiation, createResponse, consumeResponse, type StaticIdentity } from './noise/handshake.ts';
+import type { StaticIdentity } from './noise/handshake.ts';
 import { CookieChecker } from './noise/cookie.ts';
 import { dh, publicKeyOf } from './noise/crypto.ts';
-import { tai64nNow, tai64nAfter } from './noise/tai64n.ts';
-import { readReceiverIndex as readHandshakeReceiver } from './noise/messages.ts';
 import { MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_COOKIE_REPLY } from './noise/constants.ts';
-import type { Config, PeerConfig, TimerConfig } from './config/schema.ts';
+import type { Config, PeerConfig } from './config/schema.ts';
 import { RouteTable } from './dataplane/route-table.ts';
-import { endpointSourceBytes, type Endpoint } from './dataplane/packet/addr.ts';
+import type { Endpoint } from './dataplane/packet/addr.ts';
 import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './dataplane/packet/ip.ts';
 import { TAG_SIZE } from './dataplane/packet/transport.ts';
 import { NativeWire, WIREGUARD_WIRE, type DataHeader, type Wire } from './wire/wire.ts';
-import { bindSuite, combinePsk, deriveWireKeys } from './wire/keys.ts';
+import { combinePsk, deriveWireKeys } from './wire/keys.ts';
 import { newCounters, type Counters } from './session/counters.ts';
 import { IndexTable, randomU32 } from './session/index-table.ts';
 import { Keypair, REJECT_AFTER_MESSAGES } from './session/keypair.ts';
-import { aeadFor, hasFastAes, type Suite } from './session/aead.ts';
+import { hasFastAes } from './session/aead.ts';
+import { Handshakes, CAP_FAST_AES, type IndexEntry } from './session/handshakes.ts';
+import { runPeerTimers, type TimersMs } from './session/timers.ts';
 import { Peer } from './session/peer.ts';
 import { DatagramPool } from './dataplane/datagram-pool.ts';
 import { buildDatagram } from './dataplane/seal.ts';
@@ -38,14 +38,8 @@ import type { DataSender } from './dataplane/outbound-host.ts';
 /** Datagrams per socket batch: a TUN read batch is at most 64, plus replies and keepalives. */
 const BATCH_SLOTS = 256;
 
-/** §6.1: after this many retransmissions (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT) a handshake gives up. */
-const INITIATIONS_PER_SECOND = 50; // wireguard-go's per-peer flood guard on consumed initiations
-const RETRANSMIT_JITTER_MS = 334; // §6.1: up to 333 ms of jitter on each retransmission
 
-/** Capability byte of native handshake envelopes: in an initiation, what the sender runs fast. */
-const CAP_FAST_AES = 0x01;
-/** In a response: the suite the responder chose. */
-const SUITE_CODE: Record<Suite, number> = { chacha20poly1305: 0, aes256gcm: 1 };
+
 
 export interface DeviceSeams {
   /** Sends datagrams: a flat list of (bytes, port, address) triples, as Bun's sendMany takes. */
@@ -68,10 +62,6 @@ export interface DeviceSeams {
 
 export type { Counters } from './session/counters.ts';
 
-interface IndexEntry {
-  peer: Peer;
-  keypair: Keypair | null; // null: a pending handshake's index
-}
 
 export class Device {
   readonly identity: StaticIdentity;
@@ -84,7 +74,7 @@ export class Device {
   private readonly cookies: CookieChecker;
   private readonly out: (Uint8Array | number | string)[] = [];
   private readonly pool: DatagramPool;
-  private readonly t: { [K in keyof TimerConfig]: number };
+  private readonly t: TimersMs;
   private readonly header: DataHeader = { index: 0, counter: 0 };
   private readonly nonce = new Uint8Array(12);
   /** All-zero plaintext for keepalives. */
@@ -92,12 +82,11 @@ export class Device {
   /** What this node offers in native initiations (CAP_FAST_AES where AES-GCM runs in hardware). */
   private readonly localCaps: number;
   private readonly networkPsk: Uint8Array | null;
-  private loadWindowStart = 0;
-  private loadCount = 0;
+  readonly handshakes: Handshakes;
 
   constructor(
     private readonly config: Config,
-    private readonly seams: DeviceSeams,
+    readonly seams: DeviceSeams,
   ) {
     const privateKey = config.interface.privateKey;
     this.pool = new DatagramPool(BATCH_SLOTS, config.interface.mtu + 64);
@@ -119,6 +108,7 @@ export class Device {
       rekeyAfterMessages: Number(tc.rekeyAfterMessages),
     };
     this.networkPsk = this.wire.kind === 'native' && keys ? keys.psk : null;
+    this.handshakes = new Handshakes(this, this.indices, this.cookies, this.localCaps, this.t.rekeyTimeout, config.limits.cookieAfterHandshakesPerSecond);
     for (const pc of config.peers) this.addPeer(pc);
   }
 
@@ -159,14 +149,14 @@ export class Device {
     if (!peer.current) {
       // A pending initiation went to the old candidate: send one to the new one now (as a
       // retransmission, so the once-per-REKEY_TIMEOUT limit does not hold it back).
-      this.initiate(peer, peer.handshake !== null);
+      this.handshakes.initiate(peer, peer.handshake !== null);
       this.flush();
     }
   }
 
   /** Start-up: reach every peer with a known endpoint now, so a restarted node is back at once. */
   start(): void {
-    for (const peer of this.peers) if (peer.endpoint) this.initiate(peer, false);
+    for (const peer of this.peers) if (peer.endpoint) this.handshakes.initiate(peer, false);
     this.flush();
   }
 
@@ -198,13 +188,13 @@ export class Device {
     if (!kp || !peer.endpoint) {
       if (pkt.length > 0) peer.stage(pkt);
       if (!peer.endpoint) this.counters.dropNoEndpoint++;
-      else this.initiate(peer, false);
+      else this.handshakes.initiate(peer, false);
       return;
     }
     this.seal(peer, kp, pkt, now);
     // §6.2: the initiator rekeys after REKEY_AFTER_TIME or REKEY_AFTER_MESSAGES.
     if (kp.isInitiator && (now - kp.createdMs >= this.t.rekeyAfterTime || this.sendCounter(peer, kp) >= this.t.rekeyAfterMessages)) {
-      this.initiate(peer, false);
+      this.handshakes.initiate(peer, false);
     }
   }
 
@@ -222,7 +212,8 @@ export class Device {
   }
 
   /** Tells the outbound worker what it may send for this peer now (keys and endpoint). */
-  private publish(peer: Peer): void {
+  /** For the handshake machinery (HandshakeHost). */
+  publish(peer: Peer): void {
     this.seams.sender?.publish(peer.slot, peer.current, peer.endpoint);
   }
 
@@ -262,20 +253,23 @@ export class Device {
     }
   }
 
-  private sendKeepalive(peer: Peer, now: number): void {
+  /** For the handshake machinery (HandshakeHost). */
+  sendKeepalive(peer: Peer, now: number): void {
     const kp = this.sendingKeypair(peer, now);
     if (kp && peer.endpoint) this.seal(peer, kp, this.zeros.subarray(0, this.wire.keepaliveSize(this.config.interface.mtu)), now, true);
-    else if (peer.endpoint) this.initiate(peer, false);
+    else if (peer.endpoint) this.handshakes.initiate(peer, false);
   }
 
-  private flushStaged(peer: Peer, now: number): void {
+  /** For the handshake machinery (HandshakeHost). */
+  flushStaged(peer: Peer, now: number): void {
     const staged = peer.staged;
     if (staged.length === 0) return;
     peer.staged = [];
     for (const pkt of staged) this.sendData(peer, pkt, now);
   }
 
-  private queue(dgram: Uint8Array, ep: Endpoint): void {
+  /** For the handshake machinery (HandshakeHost). */
+  queue(dgram: Uint8Array, ep: Endpoint): void {
     this.out.push(dgram, ep.port, ep.address);
   }
 
@@ -316,13 +310,13 @@ export class Device {
     }
     switch (hs.type) {
       case MESSAGE_INITIATION:
-        this.receiveInitiation(hs.message, hs.capabilities, endpointOf(port, address), now);
+        this.handshakes.receiveInitiation(hs.message, hs.capabilities, endpointOf(port, address), now);
         break;
       case MESSAGE_RESPONSE:
-        this.receiveResponse(hs.message, hs.capabilities, endpointOf(port, address), now);
+        this.handshakes.receiveResponse(hs.message, hs.capabilities, endpointOf(port, address), now);
         break;
       case MESSAGE_COOKIE_REPLY:
-        this.receiveCookieReply(hs.message);
+        this.handshakes.receiveCookieReply(hs.message);
         break;
     }
     this.flush();
@@ -342,7 +336,7 @@ export class Device {
       this.counters.dropReplay++;
       return;
     }
-    if (peer.next === kp) this.promoteNext(peer, now);
+    if (peer.next === kp) this.handshakes.promoteNext(peer, now);
     // Roaming: the endpoint follows the latest authenticated packet (§2).
     const ep = peer.endpoint;
     if (!ep || ep.port !== port || ep.address !== address) {
@@ -355,7 +349,7 @@ export class Device {
     // §6.2: an initiator whose keys near REJECT_AFTER_TIME rekeys on receive too.
     if (kp.isInitiator && peer.handshake === null &&
         now - kp.createdMs >= this.t.rejectAfterTime - this.t.keepaliveTimeout - this.t.rekeyTimeout) {
-      this.initiate(peer, false);
+      this.handshakes.initiate(peer, false);
     }
     const len = data.length - h - TAG_SIZE;
     // A keepalive: empty (WireGuard) or all padding, whose first byte is zero (native).
@@ -380,260 +374,17 @@ export class Device {
     if (!this.seams.tunWrite(pkt.subarray(0, ipLen))) this.counters.dropTunFull++;
   }
 
-  /** §5.3: under load, a handshake message must carry a valid mac2, else it gets a cookie reply. */
-  private admitHandshake(msg: Uint8Array, source: Endpoint, now: number): boolean {
-    if (!this.cookies.checkMac1(msg)) {
-      this.counters.handshakeInvalid++;
-      return false;
-    }
-    if (now - this.loadWindowStart >= 1000) {
-      this.loadWindowStart = now;
-      this.loadCount = 0;
-    }
-    this.loadCount++;
-    if (this.loadCount <= this.config.limits.cookieAfterHandshakesPerSecond) return true;
-    const src = endpointSourceBytes(source);
-    if (this.cookies.checkMac2(msg, src)) return true;
-    this.queue(this.wire.sealHandshake(this.cookies.createReply(msg, src), 0), source);
-    this.counters.cookieRepliesSent++;
-    return false;
-  }
-
-  private receiveInitiation(msg: Uint8Array, caps: number, source: Endpoint, now: number): void {
-    if (!this.admitHandshake(msg, source, now)) return;
-    const got = consumeInitiation({ local: this.identity, message: msg });
-    const peer = got ? this.byKey.get(keyId(got.remoteStatic)) : undefined;
-    if (!got || !peer) {
-      this.counters.handshakeInvalid++;
-      return;
-    }
-    if (peer.lastTimestamp && !tai64nAfter(got.timestamp, peer.lastTimestamp)) {
-      this.counters.handshakeReplay++;
-      return;
-    }
-    if (now - peer.lastInitiationConsumedMs < 1000 / INITIATIONS_PER_SECOND) {
-      this.counters.handshakeFlood++;
-      return;
-    }
-    peer.lastTimestamp = got.timestamp;
-    peer.lastInitiationConsumedMs = now;
-    this.counters.initiationsReceived++;
-    peer.endpoint = source;
-    this.publish(peer);
-
-    const entry: IndexEntry = { peer, keypair: null };
-    const localIndex = this.indices.allocate(entry);
-    const { message, keys } = createResponse({ handshake: got.handshake, presharedKey: peer.presharedKey, senderIndex: localIndex });
-    peer.cookie.addMacs(message);
-    // The responder picks the suite: AES-256-GCM only when both ends run it in hardware.
-    const suite: Suite = this.wire.kind === 'native' && caps & CAP_FAST_AES && this.localCaps & CAP_FAST_AES ? 'aes256gcm' : 'chacha20poly1305';
-    const kp = this.keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now, suite);
-    entry.keypair = kp;
-    // A new responder session replaces any unconfirmed one and the previous session.
-    this.retire(peer.next);
-    this.retire(peer.previous);
-    peer.previous = null;
-    peer.next = kp;
-    this.queue(this.wire.sealHandshake(message, SUITE_CODE[suite]), source);
-    this.counters.responsesSent++;
-    peer.lastSentMs = now;
-    peer.lastReceivedMs = now;
-  }
-
-  private receiveResponse(msg: Uint8Array, caps: number, source: Endpoint, now: number): void {
-    if (!this.admitHandshake(msg, source, now)) return;
-    const receiver = readHandshakeReceiver(msg) ?? 0;
-    const entry = this.indices.get(receiver);
-    const peer = entry?.peer;
-    if (!entry || entry.keypair || !peer || !peer.handshake || peer.handshakeIndex !== receiver) {
-      this.counters.handshakeInvalid++;
-      return;
-    }
-    // The suite the responder chose; AES only if we offered it.
-    const suite: Suite | null = this.wire.kind === 'wireguard' || caps === SUITE_CODE.chacha20poly1305 ? 'chacha20poly1305'
-      : caps === SUITE_CODE.aes256gcm && this.localCaps & CAP_FAST_AES ? 'aes256gcm' : null;
-    const got = suite ? consumeResponse({ handshake: peer.handshake, message: msg, presharedKey: peer.presharedKey }) : null;
-    if (!got || !suite) {
-      this.counters.handshakeInvalid++;
-      return;
-    }
-    this.counters.responsesReceived++;
-    const kp = this.keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now, suite);
-    entry.keypair = kp;
-    peer.handshake = null;
-    peer.handshakeIndex = 0;
-    peer.handshakeAttempts = 0;
-    peer.retransmitDueMs = 0;
-    peer.endpoint = source;
-    peer.lastReceivedMs = now;
-    peer.newHandshakeDueMs = 0;
-    this.beginInitiatorSession(peer, kp, now);
-    // Confirm the keys to the responder at once: staged data, or a keepalive (§6.5).
-    if (peer.staged.length > 0) this.flushStaged(peer, now);
-    else this.sendKeepalive(peer, now);
-  }
-
-  private receiveCookieReply(msg: Uint8Array): void {
-    const entry = this.indices.get(readHandshakeReceiver(msg) ?? 0);
-    if (entry && entry.peer.cookie.consumeReply(msg)) this.counters.cookieRepliesReceived++;
-    else this.counters.handshakeInvalid++;
-  }
-
-  // ---------------------------------------------------------------- handshake
-
-  /** Sends a handshake initiation, at most once per REKEY_TIMEOUT unless retransmitting (§6.1). */
-  private initiate(peer: Peer, isRetry: boolean): void {
-    const now = this.seams.now();
-    if (!isRetry) {
-      if (peer.handshake) return; // one in flight already; its retransmissions carry on
-      peer.handshakeAttempts = 0;
-    }
-    if (!isRetry && now - peer.lastInitiationSentMs < this.t.rekeyTimeout) return;
-    const ep = peer.endpoint;
-    if (!ep) return;
-    if (peer.handshakeIndex) this.indices.delete(peer.handshakeIndex);
-    const localIndex = this.indices.allocate({ peer, keypair: null });
-    const { message, handshake } = createInitiation({
-      local: this.identity,
-      remoteStatic: peer.publicKey,
-      senderIndex: localIndex,
-      timestamp: tai64nNow((this.seams.wallNow ?? Date.now)()),
-      precomputedStaticStatic: peer.precomputedStaticStatic,
-    });
-    peer.cookie.addMacs(message);
-    peer.handshake = handshake;
-    peer.handshakeIndex = localIndex;
-    peer.lastInitiationSentMs = now;
-    const jitter = Math.floor(((this.seams.random ?? randomU32)() / 0x1_0000_0000) * RETRANSMIT_JITTER_MS);
-    peer.retransmitDueMs = now + this.t.rekeyTimeout + jitter;
-    peer.lastSentMs = now;
-    this.queue(this.wire.sealHandshake(message, this.localCaps), ep);
-    this.counters.initiationsSent++;
-  }
-
-  /** Transport keys for a suite; on the native wire they are bound to the suite (wire/keys.ts). */
-  private keypair(send: Uint8Array, receive: Uint8Array, local: number, remote: number, initiator: boolean, now: number, suite: Suite): Keypair {
-    const bound = this.wire.kind === 'native';
-    return new Keypair(bound ? bindSuite(send, suite) : send, bound ? bindSuite(receive, suite) : receive, local, remote, initiator, now, aeadFor(suite));
-  }
-
-  /**
-   * Our own handshake completed (wireguard-go BeginSymmetricSession). If the peer initiated at
-   * the same time, its unconfirmed session (`next`) stays as `previous`: the peer may already be
-   * sending on it. Otherwise current → previous.
-   */
-  private beginInitiatorSession(peer: Peer, kp: Keypair, now: number): void {
-    this.retire(peer.previous);
-    if (peer.next) {
-      peer.previous = peer.next;
-      peer.next = null;
-      this.retire(peer.current);
-    } else {
-      peer.previous = peer.current;
-    }
-    peer.current = kp;
-    this.sessionStarted(peer, now);
-    this.publish(peer);
-  }
-
-  /** The responder's keys are confirmed by the initiator's first transport message. */
-  private promoteNext(peer: Peer, now: number): void {
-    const kp = peer.next;
-    if (!kp) return;
-    kp.confirmed = true;
-    this.retire(peer.previous);
-    peer.previous = peer.current;
-    peer.current = kp;
-    peer.next = null;
-    this.sessionStarted(peer, now);
-    this.publish(peer);
-    this.flushStaged(peer, now);
-  }
-
-  private sessionStarted(peer: Peer, now: number): void {
-    peer.stats.handshakes++;
-    peer.stats.lastHandshakeMs = now;
-  }
-
-  private retire(kp: Keypair | null): void {
-    if (!kp) return;
-    this.indices.delete(kp.localIndex);
-    kp.wipe();
-  }
-
   // ---------------------------------------------------------------- timers
 
-  /** Called periodically (the daemon: every 100 ms); each branch is one timer of §6. */
+  /** Called periodically (the daemon: every 100 ms): WireGuard's timers (§6) for every peer (session/timers.ts). */
   tick(): void {
     const now = this.seams.now();
-    for (const peer of this.peers) {
-      if (this.seams.sender) this.syncSent(peer);
-      // Retransmit an unanswered initiation, or give up after REKEY_ATTEMPT_TIME.
-      if (peer.handshake && peer.retransmitDueMs && now >= peer.retransmitDueMs) {
-        if (++peer.handshakeAttempts > Math.ceil(this.t.rekeyAttemptTime / this.t.rekeyTimeout)) {
-          this.log(`peer ${peer.name}: handshake did not complete after ${this.t.rekeyAttemptTime / 1000} s; dropping ${peer.staged.length} waiting packets`);
-          this.indices.delete(peer.handshakeIndex);
-          peer.handshake = null;
-          peer.handshakeIndex = 0;
-          peer.retransmitDueMs = 0;
-          peer.staged = [];
-        } else {
-          this.initiate(peer, true);
-        }
-      }
-      // Passive keepalive: data came in and nothing went out for KEEPALIVE_TIMEOUT.
-      if (peer.keepaliveDueMs && now >= peer.keepaliveDueMs) {
-        peer.keepaliveDueMs = 0;
-        this.sendKeepalive(peer, now);
-      }
-      // Data went out and nothing authenticated came back: the peer may have lost its keys.
-      if (peer.newHandshakeDueMs && now >= peer.newHandshakeDueMs) {
-        peer.newHandshakeDueMs = 0;
-        this.seams.sender?.clearUnanswered(peer.slot);
-        this.initiate(peer, false);
-      }
-      // Persistent keepalive holds NAT mappings open.
-      if (peer.persistentKeepalive > 0 && peer.endpoint && now - peer.lastSentMs >= peer.persistentKeepalive * 1000) {
-        this.sendKeepalive(peer, now);
-      }
-      // Erase keys nobody renewed for REJECT_AFTER_TIME × 3 (§6.3).
-      const newest = peer.current ?? peer.next;
-      if (newest && now - newest.createdMs >= this.t.rejectAfterTime * 3) {
-        this.retire(peer.current);
-        this.retire(peer.previous);
-        this.retire(peer.next);
-        peer.current = peer.previous = peer.next = null;
-        this.publish(peer);
-      }
-    }
+    for (const peer of this.peers) runPeerTimers(this, peer, now, this.t);
     this.flush();
   }
 
-  /**
-   * With an outbound worker, data leaves without this thread seeing it: its send times drive
-   * the same timers an in-process send would (§6: keepalive cancel, new handshake when data gets
-   * no answer, rekey when old keys are still sending).
-   */
-  private syncSent(peer: Peer): void {
-    const s = this.seams.sender?.sent(peer.slot);
-    if (!s) return;
-    peer.stats.txPackets = s.txPackets;
-    peer.stats.txBytes = s.txBytes;
-    if (s.lastSentMs > peer.lastSentMs) {
-      if (peer.keepaliveDueMs && s.lastSentMs >= peer.keepaliveDueMs - this.t.keepaliveTimeout) peer.keepaliveDueMs = 0;
-      peer.lastSentMs = s.lastSentMs;
-    }
-    if (s.firstUnansweredMs && peer.newHandshakeDueMs === 0) {
-      peer.newHandshakeDueMs = s.firstUnansweredMs + this.t.keepaliveTimeout + this.t.rekeyTimeout;
-    }
-    const kp = peer.current;
-    if (kp?.isInitiator && !peer.handshake &&
-        (s.lastDataSentMs >= kp.createdMs + this.t.rekeyAfterTime || s.counter >= this.t.rekeyAfterMessages)) {
-      this.initiate(peer, false);
-    }
-  }
-
-  private log(line: string): void {
+  /** For the timers (TimerHost). */
+  log(line: string): void {
     this.seams.log?.(line);
   }
 }

@@ -1,0 +1,246 @@
+// The handshake half of the session state machine (WireGuard whitepaper §5.4, §6.1): admitting
+// handshake messages (mac1, and under load mac2 or a cookie reply), initiating and
+// retransmitting, answering initiations, completing responses, negotiating the cipher suite on
+// the native wire, and rotating a peer's keypairs. The device (appliance/device.ts) owns the
+// peers and the data path; this class reaches them through HandshakeHost.
+
+import { createInitiation, consumeInitiation, createResponse, consumeResponse, type StaticIdentity } from '../noise/handshake.ts';
+import type { CookieChecker } from '../noise/cookie.ts';
+import { tai64nNow, tai64nAfter } from '../noise/tai64n.ts';
+import { readReceiverIndex as readHandshakeReceiver } from '../noise/messages.ts';
+import { endpointSourceBytes, type Endpoint } from '../dataplane/packet/addr.ts';
+import type { Wire } from '../wire/wire.ts';
+import { bindSuite } from '../wire/keys.ts';
+import { randomU32, type IndexTable } from './index-table.ts';
+import { Keypair } from './keypair.ts';
+import { aeadFor, type Suite } from './aead.ts';
+import type { Peer } from './peer.ts';
+import type { Counters } from './counters.ts';
+
+const INITIATIONS_PER_SECOND = 50; // wireguard-go's per-peer flood guard on consumed initiations
+const RETRANSMIT_JITTER_MS = 334; // §6.1: up to 333 ms of jitter on each retransmission
+
+/** Capability byte of native handshake envelopes: in an initiation, what the sender runs fast. */
+export const CAP_FAST_AES = 0x01;
+/** In a response: the suite the responder chose. */
+const SUITE_CODE: Record<Suite, number> = { chacha20poly1305: 0, aes256gcm: 1 };
+
+export interface IndexEntry {
+  peer: Peer;
+  keypair: Keypair | null; // null: a pending handshake's index
+}
+
+/** What the handshake machinery needs from the device. */
+export interface HandshakeHost {
+  readonly identity: StaticIdentity;
+  readonly wire: Wire;
+  readonly counters: Counters;
+  readonly seams: { now(): number; wallNow?: () => number; random?: () => number };
+  peerByKey(publicKey: Uint8Array): Peer | undefined;
+  queue(dgram: Uint8Array, ep: Endpoint): void;
+  publish(peer: Peer): void;
+  flushStaged(peer: Peer, now: number): void;
+  sendKeepalive(peer: Peer, now: number): void;
+}
+
+export class Handshakes {
+  private loadWindowStart = 0;
+  private loadCount = 0;
+
+  constructor(
+    private readonly host: HandshakeHost,
+    private readonly indices: IndexTable<IndexEntry>,
+    private readonly cookies: CookieChecker,
+    /** CAP_FAST_AES when this node offers AES-256-GCM. */
+    private readonly localCaps: number,
+    private readonly rekeyTimeoutMs: number,
+    private readonly cookieAfterPerSecond: number,
+  ) {}
+
+  /** §5.3: under load, a handshake message must carry a valid mac2, else it gets a cookie reply. */
+  private admitHandshake(msg: Uint8Array, source: Endpoint, now: number): boolean {
+    if (!this.cookies.checkMac1(msg)) {
+      this.host.counters.handshakeInvalid++;
+      return false;
+    }
+    if (now - this.loadWindowStart >= 1000) {
+      this.loadWindowStart = now;
+      this.loadCount = 0;
+    }
+    this.loadCount++;
+    if (this.loadCount <= this.cookieAfterPerSecond) return true;
+    const src = endpointSourceBytes(source);
+    if (this.cookies.checkMac2(msg, src)) return true;
+    this.host.queue(this.host.wire.sealHandshake(this.cookies.createReply(msg, src), 0), source);
+    this.host.counters.cookieRepliesSent++;
+    return false;
+  }
+
+  receiveInitiation(msg: Uint8Array, caps: number, source: Endpoint, now: number): void {
+    if (!this.admitHandshake(msg, source, now)) return;
+    const got = consumeInitiation({ local: this.host.identity, message: msg });
+    const peer = got ? this.host.peerByKey(got.remoteStatic) : undefined;
+    if (!got || !peer) {
+      this.host.counters.handshakeInvalid++;
+      return;
+    }
+    if (peer.lastTimestamp && !tai64nAfter(got.timestamp, peer.lastTimestamp)) {
+      this.host.counters.handshakeReplay++;
+      return;
+    }
+    if (now - peer.lastInitiationConsumedMs < 1000 / INITIATIONS_PER_SECOND) {
+      this.host.counters.handshakeFlood++;
+      return;
+    }
+    peer.lastTimestamp = got.timestamp;
+    peer.lastInitiationConsumedMs = now;
+    this.host.counters.initiationsReceived++;
+    peer.endpoint = source;
+    this.host.publish(peer);
+
+    const entry: IndexEntry = { peer, keypair: null };
+    const localIndex = this.indices.allocate(entry);
+    const { message, keys } = createResponse({ handshake: got.handshake, presharedKey: peer.presharedKey, senderIndex: localIndex });
+    peer.cookie.addMacs(message);
+    // The responder picks the suite: AES-256-GCM only when both ends run it in hardware.
+    const suite: Suite = this.host.wire.kind === 'native' && caps & CAP_FAST_AES && this.localCaps & CAP_FAST_AES ? 'aes256gcm' : 'chacha20poly1305';
+    const kp = this.keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now, suite);
+    entry.keypair = kp;
+    // A new responder session replaces any unconfirmed one and the previous session.
+    this.retire(peer.next);
+    this.retire(peer.previous);
+    peer.previous = null;
+    peer.next = kp;
+    this.host.queue(this.host.wire.sealHandshake(message, SUITE_CODE[suite]), source);
+    this.host.counters.responsesSent++;
+    peer.lastSentMs = now;
+    peer.lastReceivedMs = now;
+  }
+
+  receiveResponse(msg: Uint8Array, caps: number, source: Endpoint, now: number): void {
+    if (!this.admitHandshake(msg, source, now)) return;
+    const receiver = readHandshakeReceiver(msg) ?? 0;
+    const entry = this.indices.get(receiver);
+    const peer = entry?.peer;
+    if (!entry || entry.keypair || !peer || !peer.handshake || peer.handshakeIndex !== receiver) {
+      this.host.counters.handshakeInvalid++;
+      return;
+    }
+    // The suite the responder chose; AES only if we offered it.
+    const suite: Suite | null = this.host.wire.kind === 'wireguard' || caps === SUITE_CODE.chacha20poly1305 ? 'chacha20poly1305'
+      : caps === SUITE_CODE.aes256gcm && this.localCaps & CAP_FAST_AES ? 'aes256gcm' : null;
+    const got = suite ? consumeResponse({ handshake: peer.handshake, message: msg, presharedKey: peer.presharedKey }) : null;
+    if (!got || !suite) {
+      this.host.counters.handshakeInvalid++;
+      return;
+    }
+    this.host.counters.responsesReceived++;
+    const kp = this.keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now, suite);
+    entry.keypair = kp;
+    peer.handshake = null;
+    peer.handshakeIndex = 0;
+    peer.handshakeAttempts = 0;
+    peer.retransmitDueMs = 0;
+    peer.endpoint = source;
+    peer.lastReceivedMs = now;
+    peer.newHandshakeDueMs = 0;
+    this.beginInitiatorSession(peer, kp, now);
+    // Confirm the keys to the responder at once: staged data, or a keepalive (§6.5).
+    if (peer.staged.length > 0) this.host.flushStaged(peer, now);
+    else this.host.sendKeepalive(peer, now);
+  }
+
+  receiveCookieReply(msg: Uint8Array): void {
+    const entry = this.indices.get(readHandshakeReceiver(msg) ?? 0);
+    if (entry && entry.peer.cookie.consumeReply(msg)) this.host.counters.cookieRepliesReceived++;
+    else this.host.counters.handshakeInvalid++;
+  }
+
+  /** Sends a handshake initiation, at most once per REKEY_TIMEOUT unless retransmitting (§6.1). */
+  initiate(peer: Peer, isRetry: boolean): void {
+    const now = this.host.seams.now();
+    if (!isRetry) {
+      if (peer.handshake) return; // one in flight already; its retransmissions carry on
+      peer.handshakeAttempts = 0;
+    }
+    if (!isRetry && now - peer.lastInitiationSentMs < this.rekeyTimeoutMs) return;
+    const ep = peer.endpoint;
+    if (!ep) return;
+    if (peer.handshakeIndex) this.indices.delete(peer.handshakeIndex);
+    const localIndex = this.indices.allocate({ peer, keypair: null });
+    const { message, handshake } = createInitiation({
+      local: this.host.identity,
+      remoteStatic: peer.publicKey,
+      senderIndex: localIndex,
+      timestamp: tai64nNow((this.host.seams.wallNow ?? Date.now)()),
+      precomputedStaticStatic: peer.precomputedStaticStatic,
+    });
+    peer.cookie.addMacs(message);
+    peer.handshake = handshake;
+    peer.handshakeIndex = localIndex;
+    peer.lastInitiationSentMs = now;
+    const jitter = Math.floor(((this.host.seams.random ?? randomU32)() / 0x1_0000_0000) * RETRANSMIT_JITTER_MS);
+    peer.retransmitDueMs = now + this.rekeyTimeoutMs + jitter;
+    peer.lastSentMs = now;
+    this.host.queue(this.host.wire.sealHandshake(message, this.localCaps), ep);
+    this.host.counters.initiationsSent++;
+  }
+
+  /** Transport keys for a suite; on the native wire they are bound to the suite (wire/keys.ts). */
+  private keypair(send: Uint8Array, receive: Uint8Array, local: number, remote: number, initiator: boolean, now: number, suite: Suite): Keypair {
+    const bound = this.host.wire.kind === 'native';
+    return new Keypair(bound ? bindSuite(send, suite) : send, bound ? bindSuite(receive, suite) : receive, local, remote, initiator, now, aeadFor(suite));
+  }
+
+  /**
+   * Our own handshake completed (wireguard-go BeginSymmetricSession). If the peer initiated at
+   * the same time, its unconfirmed session (`next`) stays as `previous`: the peer may already be
+   * sending on it. Otherwise current → previous.
+   */
+  private beginInitiatorSession(peer: Peer, kp: Keypair, now: number): void {
+    this.retire(peer.previous);
+    if (peer.next) {
+      peer.previous = peer.next;
+      peer.next = null;
+      this.retire(peer.current);
+    } else {
+      peer.previous = peer.current;
+    }
+    peer.current = kp;
+    this.sessionStarted(peer, now);
+    this.host.publish(peer);
+  }
+
+  /** The responder's keys are confirmed by the initiator's first transport message. */
+  promoteNext(peer: Peer, now: number): void {
+    const kp = peer.next;
+    if (!kp) return;
+    kp.confirmed = true;
+    this.retire(peer.previous);
+    peer.previous = peer.current;
+    peer.current = kp;
+    peer.next = null;
+    this.sessionStarted(peer, now);
+    this.host.publish(peer);
+    this.host.flushStaged(peer, now);
+  }
+
+  private sessionStarted(peer: Peer, now: number): void {
+    peer.stats.handshakes++;
+    peer.stats.lastHandshakeMs = now;
+  }
+
+  /** A handshake that never completed is given up (REKEY_ATTEMPT_TIME, §6.1). */
+  abandon(peer: Peer): void {
+    this.indices.delete(peer.handshakeIndex);
+    peer.handshake = null;
+    peer.handshakeIndex = 0;
+    peer.retransmitDueMs = 0;
+  }
+
+  retire(kp: Keypair | null): void {
+    if (!kp) return;
+    this.indices.delete(kp.localIndex);
+    kp.wipe();
+  }
+}
