@@ -150,6 +150,51 @@ describe(`${wire} wire`, () => {
     });
   });
 
+  describe('device: peers joining at run time', () => {
+    test('addPeer takes a new key once; the peer then handshakes and carries data', () => {
+      const clock = { t: 1000 };
+      const { a, b, pump } = makePair({ wire, clock });
+      const extra = generatePrivateKey();
+      const pc = { name: 'late', publicKey: publicKeyOf(extra), presharedKey: new Uint8Array(32), endpoint: null, allowedIps: [], persistentKeepalive: 0 };
+      expect(a.dev.addPeer(pc)).not.toBeNull();
+      expect(a.dev.addPeer(pc)).toBeNull(); // the same key again
+      expect(a.dev.peers).toHaveLength(2);
+      expect(a.dev.peerByKey(publicKeyOf(extra))?.name).toBe('late');
+      // The configured peer still works alongside.
+      a.dev.outbound([ping], 1);
+      pump();
+      expect(b.tunOut).toHaveLength(1);
+    });
+
+    test('an offered endpoint starts a handshake at once; an authenticated endpoint is never overridden', () => {
+      const clock = { t: 1000 };
+      const { a, b, pump } = makePair({ wire, clock });
+      const peerOfB = b.dev.peers[0]!;
+      expect(peerOfB.endpoint).toBeNull();
+      b.dev.offerEndpoint(peerOfB, { family: 4, address: A_ADDR, port: 51820 });
+      expect(b.wire).toHaveLength(1); // an initiation, sent right away
+      pump();
+      b.dev.outbound([pong], 1);
+      pump();
+      expect(a.tunOut).toHaveLength(1);
+      // B has heard from A: a later offer (a stale record, a wrong guess) changes nothing.
+      b.dev.offerEndpoint(peerOfB, { family: 4, address: '192.0.2.99', port: 9 });
+      expect(peerOfB.endpoint?.address).toBe(A_ADDR);
+      expect(b.wire).toHaveLength(0);
+    });
+
+    test('a new candidate while a handshake is pending gets an initiation now, not after REKEY_TIMEOUT', () => {
+      const clock = { t: 1000 };
+      const { b } = makePair({ wire, clock });
+      const peerOfB = b.dev.peers[0]!;
+      b.dev.offerEndpoint(peerOfB, { family: 4, address: '192.0.2.1', port: 1 });
+      b.dev.offerEndpoint(peerOfB, { family: 4, address: '192.0.2.2', port: 2 });
+      expect(b.wire.map((d) => d.address)).toEqual(['192.0.2.1', '192.0.2.2']);
+      b.dev.offerEndpoint(peerOfB, { family: 4, address: '192.0.2.2', port: 2 }); // the same again: nothing new
+      expect(b.wire).toHaveLength(2);
+    });
+  });
+
   describe('device: hostile input', () => {
     test('a replayed transport datagram is dropped and counted', () => {
       const clock = { t: 1000 };
