@@ -5,7 +5,8 @@ import { generatePrivateKey, publicKeyOf } from '../noise/crypto.ts';
 import { ConfigError, decodeKey, encodeKey, DEFAULT_CONTROL_SOCKET } from '../config/schema.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { queryControl } from '../control/server.ts';
-import { printStatus } from './status.ts';
+import { printPeers, printStatus } from './status.ts';
+import { printChecks, runChecks, systemProbes } from './doctor.ts';
 import { NETWORK_USAGE, runNetworkCommand } from './network.ts';
 
 const USAGE = `usage: warren <command> [options]
@@ -17,6 +18,11 @@ commands:
   daemon --config FILE       run the appliance with the TOML config FILE
   status [--json] [--socket PATH]
                              show the running daemon's state
+  peers [--json] [--socket PATH]
+                             the running daemon's peers: endpoint, handshake, traffic
+  doctor [--json] [--socket PATH]
+                             check the system (TUN, CAP_NET_ADMIN, ip, nft, libsodium) and
+                             whether the daemon answers; says what to fix
 ${NETWORK_USAGE}
   help                       this text`;
 
@@ -64,6 +70,25 @@ async function main(argv: string[]): Promise<number> {
     case 'deny':
     case 'revoke':
       return runNetworkCommand(cmd, rest);
+    case 'peers': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, socket: { type: 'string' } } });
+      const status = (await queryControl(values.socket ?? DEFAULT_CONTROL_SOCKET, 'status')) as { peers: unknown[] };
+      if (values.json) process.stdout.write(`${JSON.stringify(status.peers, null, 2)}\n`);
+      else printPeers(status.peers);
+      return 0;
+    }
+    case 'doctor': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, socket: { type: 'string' } } });
+      const checks = runChecks(systemProbes);
+      if (values.socket !== undefined) {
+        const socket = values.socket;
+        const reached = await queryControl(socket, 'status').then(() => true, () => false);
+        checks.push({ name: 'daemon', ok: reached, detail: reached ? `answers on ${socket}` : `no answer on ${socket}`, fix: 'start it: warren daemon --config FILE (and check its log)' });
+      }
+      if (values.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+      else printChecks(checks);
+      return checks.every((c) => c.ok) ? 0 : 1;
+    }
     case undefined:
     case 'help':
     case '--help':

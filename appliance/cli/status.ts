@@ -17,3 +17,12 @@ export function printStatus(s: unknown): void {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
+
+/** `warren peers`: one line a peer. */
+export function printPeers(peers: unknown[]): void {
+  const lines = (peers as (PeerView & { allowedIps?: string[]; cipher?: string | null })[]).map((p) => {
+    const hs = p.lastHandshakeSecondsAgo === null ? 'no handshake' : `handshake ${p.lastHandshakeSecondsAgo} s ago`;
+    return `${p.name}  ${(p.allowedIps ?? []).join(',')}  ${p.endpoint ?? '(no endpoint)'}  ${hs}  ${p.cipher ?? ''}  rx ${p.rxBytes} B  tx ${p.txBytes} B`;
+  });
+  process.stdout.write(`${lines.length ? lines.join('\n') : 'no peers yet'}\n`);
+}

@@ -3,9 +3,10 @@
 
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { formatMetrics, type MetricsView } from './metrics.ts';
 
 export interface ControlHandlers {
-  status(): unknown;
+  status(): MetricsView & Record<string, unknown>;
 }
 
 export function startControlServer(path: string, h: ControlHandlers): { stop(): void } {
@@ -16,6 +17,9 @@ export function startControlServer(path: string, h: ControlHandlers): { stop(): 
     fetch(req) {
       const url = new URL(req.url);
       if (req.method === 'GET' && url.pathname === '/status') return Response.json(h.status());
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        return new Response(formatMetrics(h.status()), { headers: { 'content-type': 'text/plain; version=0.0.4' } });
+      }
       return new Response('not found\n', { status: 404 });
     },
   });

@@ -173,6 +173,21 @@ export function tunnelSuite(wire: WireKind): void {
       expect(await ping(nsA, '10.99.0.2', 2)).toBe(true);
     }, 60_000);
 
+    test('metrics, peers and doctor over the control socket', async () => {
+      const metrics = (await lab.exec(nsA, ['curl', '-sS', '--unix-socket', a.socketPath, 'http://warren/metrics'])).stdout;
+      expect(metrics).toMatch(/^warren_rx_datagrams_total [1-9][0-9]*$/m);
+      expect(metrics).toMatch(/^warren_peer_handshakes_total\{peer="b",key="[^"]+"\} [1-9][0-9]*$/m);
+      const peers = JSON.parse((await lab.exec(nsA, [join(REPO_ROOT, 'warren'), 'peers', '--json', '--socket', a.socketPath])).stdout) as { name: string; endpoint: string }[];
+      expect(peers.map((p) => p.name)).toEqual(['b']);
+      const doctor = await lab.exec(nsA, [join(REPO_ROOT, 'warren'), 'doctor', '--json', '--socket', a.socketPath], { check: false });
+      expect(doctor.code).toBe(0);
+      expect((JSON.parse(doctor.stdout) as { name: string; ok: boolean }[]).every((c) => c.ok)).toBe(true);
+      // Without CAP_NET_ADMIN the doctor says so, and fails.
+      const weak = await lab.exec(nsA, ['setpriv', '--inh-caps=-net_admin', '--bounding-set=-net_admin', '--', join(REPO_ROOT, 'warren'), 'doctor'], { check: false });
+      expect(weak.code).toBe(1);
+      expect(weak.stdout).toMatch(/FAIL cap_net_admin/);
+    }, 60_000);
+
     test('B restarts (SIGKILL) and traffic resumes without operator action', async () => {
       expect(await ping(nsA, '10.99.0.2', 2)).toBe(true);
       await lab.kill(b.proc, 'SIGKILL');
