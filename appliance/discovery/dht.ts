@@ -123,6 +123,8 @@ function dhtVerify(signature: Buffer, message: Buffer, publicKey: Buffer): boole
   return verifyEd25519(signature, message, publicKey);
 }
 
+type ClosestFn = (target: Buffer, message: unknown, onReply: (message: { r?: GetResult }) => boolean, done: (err?: Error) => void) => void;
+
 export class WarrenDht {
   readonly #dht: DHT;
   readonly #now: () => number;
@@ -157,16 +159,34 @@ export class WarrenDht {
   /** One BEP 44 mutable `get`, verified by us as well as by the library; null when nothing valid answers. */
   getMutable(publicKey: Uint8Array, salt: Uint8Array, target: Uint8Array, timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS): Promise<MutableItem | null> {
     this.#assertOpen();
+    const accept = (res: GetResult | null): MutableItem | null => {
+      if (!res || !res.k || !res.sig || typeof res.seq !== 'number' || !res.v) return null;
+      const item = { publicKey: new Uint8Array(res.k), seq: res.seq, value: new Uint8Array(res.v), signature: new Uint8Array(res.sig) };
+      const ours = Buffer.from(item.publicKey).equals(toBuffer(publicKey));
+      return ours && verifyMutableItem({ ...item, salt }) ? item : null;
+    };
+    const closest = (this.#dht as unknown as { _closest?: ClosestFn; _rpc?: { id: Buffer } })._closest;
+    const rpcId = (this.#dht as unknown as { _rpc?: { id: Buffer } })._rpc?.id;
     return withTimeout<MutableItem | null>(timeoutMs, null, (finish) => {
+      if (typeof closest === 'function' && rpcId) {
+        // The library's get walks the whole traversal looking for a higher seq before it calls
+        // back; on a big DHT with departed nodes that outlasts our timeout and the value it had
+        // already verified is lost. Our records are newest-wins by timestamp across lookup rounds,
+        // so the first valid item ends the walk (bittorrent-dht 11.0.12's internal _closest; the
+        // public get below is the fallback if that changes).
+        closest.call(this.#dht, toBuffer(target), { q: 'get', a: { id: rpcId, target: toBuffer(target) } }, (message: { r?: GetResult }) => {
+          const item = accept(message.r ? { ...message.r, salt: toBuffer(salt) } as GetResult : null);
+          if (!item) return true;
+          finish(item);
+          return false;
+        }, () => finish(null));
+        return;
+      }
       // cache: false — the library's local store keeps items without expiry; ask the network.
-      this.#dht.get(toBuffer(target), { salt: toBuffer(salt), cache: false }, (err: Error | null, res: GetResult | null) => {
-        if (err || !res || !res.k || !res.sig || typeof res.seq !== 'number') return finish(null);
-        const item = { publicKey: new Uint8Array(res.k), seq: res.seq, value: new Uint8Array(res.v), signature: new Uint8Array(res.sig) };
-        const ours = Buffer.from(item.publicKey).equals(toBuffer(publicKey));
-        finish(ours && verifyMutableItem({ ...item, salt }) ? item : null);
-      });
+      this.#dht.get(toBuffer(target), { salt: toBuffer(salt), cache: false }, (err: Error | null, res: GetResult | null) => finish(err ? null : accept(res)));
     });
   }
+
 
   /**
    * Publishes a member record in `slot` for the current and the next hour. The record is sealed
