@@ -23,6 +23,7 @@ import { assignAddresses } from './network/addresses.ts';
 import { loadNetwork } from './network/store.ts';
 import { parsePrefix, parseEndpoint, type Endpoint } from './dataplane/packet/addr.ts';
 import { networkInterfaces } from 'node:os';
+import { statSync } from 'node:fs';
 
 const TICK_MS = 100;
 /** Peers the data plane holds (configured plus discovered). */
@@ -192,10 +193,15 @@ function startDiscovery(config: Config, dev: Device, udpPort: number, tunName: s
   const self = dev.identity.publicKey;
   const known = (): Uint8Array[] => [self, ...dev.peers.map((p) => p.publicKey)];
   const observed = new Map<string, Endpoint>();
+  // The network file is read again only when it changed (approve/revoke edit it while the
+  // daemon runs), not for every record of every lookup round.
+  let members: { mtimeMs: number; network: ReturnType<typeof loadNetwork> } | null = null;
   const allowed = (key: string): boolean => {
     if (!net.file) return true;
     try {
-      const file = loadNetwork(net.file);
+      const mtimeMs = statSync(net.file).mtimeMs;
+      if (!members || members.mtimeMs !== mtimeMs) members = { mtimeMs, network: loadNetwork(net.file) };
+      const file = members.network;
       if (file.revoked.some((m) => m.key === key)) return false;
       return !file.requireApproval || file.approved.some((m) => m.key === key);
     } catch {

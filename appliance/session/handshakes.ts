@@ -215,7 +215,6 @@ export class Handshakes {
   promoteNext(peer: Peer, now: number): void {
     const kp = peer.next;
     if (!kp) return;
-    kp.confirmed = true;
     this.retire(peer.previous);
     peer.previous = peer.current;
     peer.current = kp;

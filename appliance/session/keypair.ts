@@ -10,9 +10,6 @@ export const REJECT_AFTER_MESSAGES = Number.MAX_SAFE_INTEGER;
 export class Keypair {
   sendCounter = 0;
   readonly replay = new ReplayWindow();
-  /** Set on the responder until the initiator's first transport message confirms the keys. */
-  confirmed: boolean;
-
   constructor(
     readonly sendKey: Uint8Array,
     readonly receiveKey: Uint8Array,
@@ -21,9 +18,7 @@ export class Keypair {
     readonly isInitiator: boolean,
     readonly createdMs: number,
     readonly aead: InPlaceAead,
-  ) {
-    this.confirmed = isInitiator;
-  }
+  ) {}
 
   /**
    * Seals in place: `buf[start, start+len)` holds the (padded) plaintext and 16 bytes after it

@@ -1,7 +1,7 @@
 // Reads UDP datagrams out of a classic pcap file (tcpdump -w): enough to replay captured
 // packets and to inspect what crossed the wire. Link types: Ethernet (1) and Linux cooked (113, 276).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface UdpRecord {
   src: string;
@@ -105,5 +105,5 @@ export function writeUdpPcap(path: string, records: readonly UdpRecord[]): void 
     h.setUint32(12, frame.length, true);
     chunks.push(rec, frame);
   });
-  require('node:fs').writeFileSync(path, Buffer.concat(chunks));
+  writeFileSync(path, Buffer.concat(chunks));
 }
