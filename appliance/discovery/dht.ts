@@ -75,6 +75,9 @@ export interface PublishResult {
   readonly error?: string;
 }
 
+/** Hears each valid record as its slot answers, with the hour and slot it was found in. */
+export type OnRecord = (record: MemberRecord, where: { hour: number; slot: number }) => void;
+
 export interface MutableItem {
   readonly publicKey: Uint8Array;
   readonly seq: number;
@@ -223,7 +226,7 @@ export class WarrenDht {
    * Valid records of one hour's slots, newest per identity key. `onRecord` hears each one as soon
    * as its slot's query returns, so a caller can connect before the slowest traversal ends.
    */
-  async #lookupHour(secret: Uint8Array, hour: number, deadline: number, onRecord?: (r: MemberRecord) => void): Promise<MemberRecord[]> {
+  async #lookupHour(secret: Uint8Array, hour: number, deadline: number, onRecord?: OnRecord): Promise<MemberRecord[]> {
     const key = recordKey(secret, hour);
     const newest = new Map<string, MemberRecord>();
     await Promise.all(
@@ -235,7 +238,7 @@ export class WarrenDht {
         const id = Buffer.from(opened.record.identityKey).toString('hex');
         const seen = newest.get(id);
         if (!seen || seen.timestamp < opened.record.timestamp) newest.set(id, opened.record);
-        onRecord?.(opened.record);
+        onRecord?.(opened.record, { hour, slot: t.slot });
       }),
     );
     return [...newest.values()];
@@ -245,7 +248,7 @@ export class WarrenDht {
    * Looks up every slot of the current hour; when none holds a valid record, the previous
    * hour's (members that have not republished since the boundary). Bounded by `timeoutMs`.
    */
-  async lookup(secret: Uint8Array, timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS, onRecord?: (r: MemberRecord) => void): Promise<MemberRecord[]> {
+  async lookup(secret: Uint8Array, timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS, onRecord?: OnRecord): Promise<MemberRecord[]> {
     this.#assertOpen();
     const deadline = Date.now() + timeoutMs;
     const hour = this.hour();

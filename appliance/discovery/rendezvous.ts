@@ -152,15 +152,18 @@ export function targetsFor(secret: Uint8Array, hour: number): RendezvousTarget[]
 }
 
 /**
- * A member's preferred slot for an hour: keyed by the secret, so outsiders cannot tell which
- * slot a given member uses, and re-drawn each hour, so two members that collide (the later
- * `seq` wins the slot) do not collide every hour. Peer exchange covers the rest.
+ * A member's slot for an hour: keyed by the secret, so outsiders cannot tell which slot a given
+ * member uses, and re-drawn each hour. `attempt` walks the member's own sequence of slots: a
+ * member that finds its slot taken by another moves to its next one, and two members that
+ * collided move to unrelated slots rather than colliding again (DiscoveryService).
  */
-export function preferredSlot(secret: Uint8Array, hour: number, identityKey: Uint8Array): number {
+export function preferredSlot(secret: Uint8Array, hour: number, identityKey: Uint8Array, attempt = 0): number {
   assertSecret(secret);
   assertHour(hour);
   if (identityKey.length !== 32) throw new RangeError('identity key must be 32 bytes');
-  const bytes = derive(secret, LABEL_SLOT_CHOICE, hour, 4, identityKey);
+  if (!Number.isInteger(attempt) || attempt < 0 || attempt > 0xffff) throw new RangeError(`attempt must be an integer in 0..65535, got ${attempt}`);
+  const extra = attempt === 0 ? identityKey : new Uint8Array([...identityKey, ...u16(attempt)]);
+  const bytes = derive(secret, LABEL_SLOT_CHOICE, hour, 4, extra);
   return new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, false) % DISCOVERY_SLOTS;
 }
 

@@ -33,8 +33,12 @@ export class DiscoveryService {
   private stopped = false;
   private lastPublishMs = 0;
   private lastPublishHour = -1;
+  /** This hour's slot: the member's own sequence (preferredSlot), advanced on a collision. */
+  private slotHour = -1;
+  private slotAttempt = 0;
+  private slot = 0;
   readonly identityKey: Uint8Array;
-  readonly stats = { publishes: 0, lookups: 0, records: 0, lastError: '' };
+  readonly stats = { publishes: 0, lookups: 0, records: 0, slotMoves: 0, lastError: '' };
 
   constructor(private readonly o: DiscoveryOptions) {
     this.identityKey = ed25519.getPublicKey(o.identitySeed);
@@ -61,7 +65,7 @@ export class DiscoveryService {
     };
     // The announce (implied port) lets others learn the address this socket is seen at.
     const [results] = await Promise.all([
-      dht.publish(this.o.secret, fields, this.o.identitySeed, preferredSlot(this.o.secret, hour, this.identityKey)),
+      dht.publish(this.o.secret, fields, this.o.identitySeed, this.slot),
       dht.announce(announceTarget(this.o.secret, hour, this.o.staticKey)),
       dht.announce(announceTarget(this.o.secret, hour + 1, this.o.staticKey)),
     ]);
@@ -85,19 +89,37 @@ export class DiscoveryService {
     return (this.o.now ?? Date.now)();
   }
 
+  /** The slot this node publishes in this hour. */
+  get currentSlot(): number {
+    return this.slot;
+  }
+
   /**
    * One publish (when due) and one lookup, concurrently: a member found early is handed over as
    * soon as its slot answers, not when the slowest traversal ends. Then the next round.
+   *
+   * Slots are few (DISCOVERY_SLOTS), so two members may draw the same one; the later put then
+   * hides the earlier record, or storing nodes refuse an equal seq and the DHT holds some of
+   * each. A lookup that finds another member's record in our slot moves us to the next slot of
+   * our own sequence that no one was seen in, and we publish there at once.
    */
   private async round(): Promise<void> {
     const dht = this.dht;
     if (!dht || this.stopped) return;
     const now = this.now();
     const hour = hourOf(now);
+    if (hour !== this.slotHour) {
+      this.slotHour = hour;
+      this.slotAttempt = 0;
+      this.slot = preferredSlot(this.o.secret, hour, this.identityKey);
+    }
     const publishing = hour !== this.lastPublishHour || now - this.lastPublishMs >= (this.o.republishMs ?? 20 * 60_000)
       ? this.publish(dht, now, hour)
       : Promise.resolve();
-    const looking = dht.lookup(this.o.secret, undefined, (r) => {
+    const mine = Buffer.from(this.identityKey);
+    const taken = new Set<number>();
+    const looking = dht.lookup(this.o.secret, undefined, (r, where) => {
+      if (where.hour === hour && !mine.equals(r.identityKey)) taken.add(where.slot);
       this.stats.records++;
       this.o.onMember(r);
     }).then(() => {
@@ -110,6 +132,22 @@ export class DiscoveryService {
         this.o.log(`discovery: ${(r.reason as Error).message}`);
       }
     }
-    if (!this.stopped) this.timer = setTimeout(() => void this.round(), this.o.lookupIntervalMs);
+    const moved = taken.has(this.slot) && hour === this.slotHour && this.moveSlot(hour, taken);
+    // After a move, the next round (which publishes in the new slot) comes at once.
+    if (!this.stopped) this.timer = setTimeout(() => void this.round(), moved ? 0 : this.o.lookupIntervalMs);
+  }
+
+  private moveSlot(hour: number, taken: Set<number>): true {
+    const from = this.slot;
+    // The sequence is the member's own; bounded, and when every slot looks taken, any move helps.
+    for (let tries = 0; tries < 64; tries++) {
+      this.slotAttempt++;
+      this.slot = preferredSlot(this.o.secret, hour, this.identityKey, this.slotAttempt);
+      if (!taken.has(this.slot)) break;
+    }
+    this.stats.slotMoves++;
+    this.lastPublishHour = -1; // publish in the new slot next round
+    this.o.log(`discovery: slot ${from} holds another member's record; moving to slot ${this.slot}`);
+    return true;
   }
 }
