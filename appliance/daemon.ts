@@ -19,11 +19,9 @@ import { DiscoveryService } from './discovery/service.ts';
 import { identitySeed } from './discovery/identity.ts';
 import type { MemberRecord } from './discovery/record.ts';
 import { SharedDhtSocket, looksLikeKrpc } from './discovery/shared-socket.ts';
-import { assignAddresses } from './network/addresses.ts';
-import { loadNetwork } from './network/store.ts';
-import { parsePrefix, parseEndpoint, type Endpoint } from './dataplane/packet/addr.ts';
+import { Membership } from './network/membership.ts';
+import { parseEndpoint, type Endpoint } from './dataplane/packet/addr.ts';
 import { networkInterfaces } from 'node:os';
-import { statSync } from 'node:fs';
 
 const TICK_MS = 100;
 /** Peers the data plane holds (configured plus discovered). */
@@ -54,13 +52,26 @@ export async function runDaemon(config: Config): Promise<void> {
         // Bun reports ICMP errors (port unreachable while a peer restarts) here, sometimes
         // with no error object. They are expected on a real network: count, never crash.
         udpErrors++;
-        if (udpErrors <= 10 || udpErrors % 1000 === 0) log(`udp: ${err instanceof Error ? err.message : String(err)} (${udpErrors} so far)`);
+        if (udpErrors <= 10 || udpErrors % 1000 === 0) log(`udp: ${err instanceof Error ? err.message : 'an ICMP error (a peer or DHT node unreachable)'} (${udpErrors} so far)`);
       },
     },
   }).catch((e: Error) => {
     tun.close();
     throw new Error(`cannot listen on UDP port ${ifc.listenPort}: ${e.message} (is another VPN or Warren using it? set interface.listen_port)`);
   });
+  // A send reports the error an earlier ICMP message left pending on the socket (a peer's port
+  // closed while it restarted) by throwing; that call sent nothing and cleared it: send again.
+  const sendAll = (list: (Uint8Array | number | string)[]): void => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        socket.sendMany(list);
+        return;
+      } catch (e) {
+        udpErrors++;
+        if (udpErrors <= 10 || udpErrors % 1000 === 0) log(`udp: send: ${(e as Error).message} (${udpErrors} so far)`);
+      }
+    }
+  };
   const sockFd = findUdpSocketFd(socket.port);
   if (sockFd === null) log('udp: could not find the socket descriptor; keeping the default buffer sizes');
   else {
@@ -70,13 +81,17 @@ export async function runDaemon(config: Config): Promise<void> {
   // The outbound data plane runs on the TUN worker (dataplane/outbound-worker.ts) unless
   // WARREN_OUTBOUND=main asks for the in-process path (for comparison in benchmarks).
   const host = process.env.WARREN_OUTBOUND !== 'main' && sockFd !== null ? new OutboundHost(MAX_PEERS, ifc.mtu) : null;
-  const dev = new Device(config, {
-    sendMany: (list) => socket.sendMany(list),
+  const membership = config.network ? new Membership(config.network, log) : null;
+  const dev: Device = new Device(config, {
+    sendMany: (list) => sendAll(list),
     tunWrite: (pkt) => tun.write(pkt),
     // Absolute milliseconds: the outbound worker shares these times through the send table.
     now: () => performance.timeOrigin + performance.now(),
     log,
     sender: host ?? undefined,
+    // On the native wire (only holders of the secret complete a handshake), an approved member
+    // that reaches us first is admitted; an unknown one is recorded as pending.
+    admitInitiator: (key) => ifc.wire === 'native' && membership?.admits(key) ? membership.peerConfig(key, knownKeys(dev)) : null,
   });
   device = dev;
   try {
@@ -155,7 +170,7 @@ export async function runDaemon(config: Config): Promise<void> {
     }),
   });
   if (config.discovery && config.network) dhtSocket = new SharedDhtSocket({ send: (d, p, a) => socket.send(d, p, a), port: socket.port });
-  const discovery = dhtSocket ? startDiscovery(config, dev, socket.port, tun.name, dhtSocket) : null;
+  const discovery = dhtSocket && membership ? startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket) : null;
   if (discovery) await discovery.start();
   dev.start();
   // Start-up garbage (config parsing, compiling, key derivation) is collected once, so an idle
@@ -184,47 +199,22 @@ export async function runDaemon(config: Config): Promise<void> {
 
 /**
  * Members found on the DHT become peers: at their overlay addresses (derived from their keys),
- * reached at the endpoints their records list. A member revoked in the network file is ignored;
- * with `require_approval`, only approved members are added.
+ * reached at the endpoints their records list. Only approved members are added; a device the
+ * network file does not list yet is recorded there as pending (membership.ts).
  */
-function startDiscovery(config: Config, dev: Device, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket): DiscoveryService {
-  const net = config.network!;
+function startDiscovery(config: Config, dev: Device, membership: Membership, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket): DiscoveryService {
   const d = config.discovery!;
   const self = dev.identity.publicKey;
-  const known = (): Uint8Array[] => [self, ...dev.peers.map((p) => p.publicKey)];
   const observed = new Map<string, Endpoint>();
-  // The network file is read again only when it changed (approve/revoke edit it while the
-  // daemon runs), not for every record of every lookup round.
-  let members: { mtimeMs: number; network: ReturnType<typeof loadNetwork> } | null = null;
-  const allowed = (key: string): boolean => {
-    if (!net.file) return true;
-    try {
-      const mtimeMs = statSync(net.file).mtimeMs;
-      if (!members || members.mtimeMs !== mtimeMs) members = { mtimeMs, network: loadNetwork(net.file) };
-      const file = members.network;
-      if (file.revoked.some((m) => m.key === key)) return false;
-      return !file.requireApproval || file.approved.some((m) => m.key === key);
-    } catch {
-      return true; // the file was read at start; a broken edit does not cut the network off
-    }
-  };
   const onMember = (r: MemberRecord): void => {
     const keyText = encodeKey(r.staticKey);
-    if (Buffer.from(r.staticKey).equals(Buffer.from(self)) || !allowed(keyText)) return;
+    if (Buffer.from(r.staticKey).equals(Buffer.from(self)) || !membership.admits(r.staticKey)) return;
     const ep = r.endpoints.map((e) => parseEndpoint(`${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}`)).find((e) => e?.family === 4) ?? null;
     let peer = dev.peerByKey(r.staticKey);
     if (!peer) {
-      const a = assignAddresses(r.staticKey, known(), net.secret);
-      const allowedIps = [parsePrefix(`${a.ipv4}/32`), parsePrefix(`${a.ipv6}/128`)].filter((p) => p !== null);
-      peer = dev.addPeer({
-        name: `member-${keyText.slice(0, 8)}`,
-        publicKey: r.staticKey,
-        presharedKey: new Uint8Array(32),
-        endpoint: null,
-        allowedIps,
-        persistentKeepalive: 25,
-      }) ?? undefined;
-      if (peer) log(`discovery: member ${keyText.slice(0, 8)}… at ${a.ipv4}, endpoints ${r.endpoints.map((e) => `${e.ip}:${e.port}`).join(' ')}`);
+      const pc = membership.peerConfig(r.staticKey, knownKeys(dev));
+      peer = dev.addPeer(pc) ?? undefined;
+      if (peer) log(`discovery: member ${keyText.slice(0, 8)}… at ${pc.allowedIps.map(formatPrefix).join(' ')}, endpoints ${r.endpoints.map((e) => `${e.ip}:${e.port}`).join(' ')}`);
     }
     // Once a member's tunnel socket has been seen from outside (its announce), that address is
     // the candidate: its record's LAN addresses do not reach it through a NAT.
@@ -246,7 +236,7 @@ function startDiscovery(config: Config, dev: Device, udpPort: number, tunName: s
     }
   };
   const service: DiscoveryService = new DiscoveryService({
-    secret: net.secret,
+    secret: config.network!.secret,
     staticKey: self,
     identitySeed: identitySeed(config.interface.privateKey),
     endpoints: () => ownEndpoints(udpPort, tunName),
@@ -256,6 +246,11 @@ function startDiscovery(config: Config, dev: Device, udpPort: number, tunName: s
     log,
   });
   return service;
+}
+
+/** This node's key and its peers' keys: the set overlay addresses are assigned among. */
+function knownKeys(dev: Device): Uint8Array[] {
+  return [dev.identity.publicKey, ...dev.peers.map((p) => p.publicKey)];
 }
 
 /** This node's candidate endpoints: every IPv4 address of its other interfaces, at the tunnel's UDP port. */

@@ -58,6 +58,13 @@ export interface DeviceSeams {
    * then owns every keypair's send counter.
    */
   sender?: DataSender;
+  /**
+   * A handshake initiation from a key this device has no peer for, authenticated (the initiator
+   * proved its static key): the peer to add for it, or null to refuse. The daemon admits approved
+   * members of the network on the native wire (a member that found us first on the DHT, or whose
+   * record we could not see). Absent: unknown initiators are refused.
+   */
+  admitInitiator?: (publicKey: Uint8Array) => PeerConfig | null;
 }
 
 export type { Counters } from './session/counters.ts';
@@ -134,6 +141,14 @@ export class Device {
 
   peerByKey(publicKey: Uint8Array): Peer | undefined {
     return this.byKey.get(keyId(publicKey));
+  }
+
+  admitInitiator(publicKey: Uint8Array): Peer | undefined {
+    const pc = this.seams.admitInitiator?.(publicKey);
+    if (!pc) return undefined;
+    const peer = this.addPeer(pc) ?? undefined;
+    if (peer) this.log(`peer ${pc.name}: admitted on its handshake`);
+    return peer;
   }
 
   /**

@@ -19,6 +19,13 @@ extern int *__errno_location(void);
 
 #define POLLIN 0x1
 #define EINTR 4
+/* Errors an earlier ICMP message left pending on the socket (a peer's port closed, a host gone):
+ * the call that reports one sends nothing and clears it, so the batch is sent again. */
+#define ENETUNREACH 101
+#define ECONNREFUSED 111
+#define EHOSTDOWN 112
+#define EHOSTUNREACH 113
+#define MAX_PENDING_ERRORS 8
 #define MAX_BATCH 256
 
 /* Bit 1: the TUN fd is readable; bit 2: the eventfd is; 0 on timeout. */
@@ -43,12 +50,14 @@ int dp_send_batch(int fd, unsigned char *arena, int *offs, int *lens, unsigned c
     m[i].hdr.iov = &v[i]; m[i].hdr.iovlen = 1;
     m[i].hdr.control = 0; m[i].hdr.controllen = 0; m[i].hdr.flags = 0; m[i].len = 0;
   }
-  int sent = 0;
+  int sent = 0, pending = 0;
   while (sent < n) {
     int r = sendmmsg(fd, m + sent, (unsigned int)(n - sent), 0);
     if (r < 0) {
-      if (*__errno_location() == EINTR) continue;
-      return sent > 0 ? sent : -*__errno_location();
+      int e = *__errno_location();
+      if (e == EINTR) continue;
+      if ((e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN) && ++pending <= MAX_PENDING_ERRORS) continue;
+      return sent > 0 ? sent : -e;
     }
     if (r == 0) break;
     sent += r;

@@ -36,10 +36,30 @@ export class SharedDhtSocket extends EventEmitter {
     return { address: '0.0.0.0', family: 'IPv4', port: this.udp.port };
   }
 
+  /**
+   * Sends one query or reply. A send can throw the error an earlier ICMP message left pending on
+   * the socket (ECONNREFUSED from a DHT node that went away); that send carried nothing and the
+   * error is now cleared, so it is sent once more. A failure reaches `cb`, never the caller's
+   * timer: a departed DHT node must not take the daemon down.
+   */
   send(buf: Uint8Array, offset: number, length: number, port: number, host: string, cb?: (err: Error | null) => void): void {
-    this.udp.send(buf.subarray(offset, offset + length), port, host);
-    cb?.(null);
+    const data = buf.subarray(offset, offset + length);
+    let error: Error | null = null;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        this.udp.send(data, port, host);
+        error = null;
+        break;
+      } catch (e) {
+        error = e instanceof Error ? e : new Error(String(e));
+        this.sendErrors++;
+      }
+    }
+    cb?.(error);
   }
+
+  /** Sends that threw (pending ICMP errors, mostly); counted for status. */
+  sendErrors = 0;
 
   /** A datagram from the daemon's socket for the DHT. */
   deliver(data: Uint8Array, port: number, address: string): void {

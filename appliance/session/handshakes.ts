@@ -37,6 +37,8 @@ export interface HandshakeHost {
   readonly counters: Counters;
   readonly seams: { now(): number; wallNow?: () => number; random?: () => number };
   peerByKey(publicKey: Uint8Array): Peer | undefined;
+  /** An authenticated initiator this device has no peer for: a member it may add (or undefined). */
+  admitInitiator(publicKey: Uint8Array): Peer | undefined;
   queue(dgram: Uint8Array, ep: Endpoint): void;
   publish(peer: Peer): void;
   flushStaged(peer: Peer, now: number): void;
@@ -79,7 +81,9 @@ export class Handshakes {
   receiveInitiation(msg: Uint8Array, caps: number, source: Endpoint, now: number): void {
     if (!this.admitHandshake(msg, source, now)) return;
     const got = consumeInitiation({ local: this.host.identity, message: msg });
-    const peer = got ? this.host.peerByKey(got.remoteStatic) : undefined;
+    // consumeInitiation authenticated the initiator's static key (IK: its encrypted timestamp
+    // opens only after the ss mix), so a member not yet met may be admitted by key.
+    const peer = got ? this.host.peerByKey(got.remoteStatic) ?? this.host.admitInitiator(got.remoteStatic) : undefined;
     if (!got || !peer) {
       this.host.counters.handshakeInvalid++;
       return;

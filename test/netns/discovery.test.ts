@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Lab, waitFor } from './lib/netns.ts';
 import type { WarrenNode } from './lib/warren.ts';
-import { buildHomes, makeNetwork, startMember, type Homes } from './lib/homes.ts';
+import { WARREN, buildHomes, makeNetwork, startMember, type Homes } from './lib/homes.ts';
 import { readUdp } from './lib/pcap.ts';
 import { looksLikeKrpc } from '../../appliance/discovery/shared-socket.ts';
 
@@ -41,6 +41,7 @@ describe('discovery through the DHT', () => {
     const t0 = Date.now();
     const [a, b] = await Promise.all([startMember(lab, homes, 'a', nsA, dirA, 40301), startMember(lab, homes, 'b', nsB, dirB, 40302)]);
     const peerOf = async (n: WarrenNode): Promise<PeerView | undefined> => ((await n.status()).peers as PeerView[])[0];
+    await showLogsOnFailure([a, b], async () => {
     const peerB = await waitFor('A to find B on the DHT', async () => {
       const p = await peerOf(a);
       return p && p.publicKey === keyB ? p : undefined;
@@ -65,6 +66,40 @@ describe('discovery through the DHT', () => {
     expect(dht.length).toBeGreaterThan(0);
     expect(tunnel.length).toBeGreaterThan(0);
     expect(tunnel.every((d) => [d.src, d.dst].sort().join(' ') === '10.77.1.2 10.77.2.2')).toBe(true);
+    });
+    await Promise.all([a.stop(), b.stop()]);
+  }, 120_000);
+
+  test('a device not yet approved waits as pending on the other side; `warren approve` lets it in', async () => {
+    const { nsA, nsB } = homes;
+    const { dirA, dirB, keyA, keyB } = await makeNetwork(lab, homes, 'family2', '-pending', false);
+    const [a, b] = await Promise.all([startMember(lab, homes, 'a2', nsA, dirA, 40303), startMember(lab, homes, 'b2', nsB, dirB, 40304)]);
+    const members = async (ns: string, dir: string) => (await lab.exec(ns, [WARREN, 'members', '--data', dir])).stdout;
+    // Each daemon saw the other's record and wrote it down as pending; neither let it in.
+    const pendingLine = (out: string, key: string) => (out.split(/\n(?=\S)/).find((section) => section.startsWith('pending')) ?? '').includes(key);
+    await showLogsOnFailure([a, b], async () => {
+    await waitFor('A to list B as pending', async () => pendingLine(await members(nsA, dirA), keyB), { timeoutMs: 30_000, intervalMs: 250 });
+    await waitFor('B to list A as pending', async () => pendingLine(await members(nsB, dirB), keyA), { timeoutMs: 30_000, intervalMs: 250 });
+    expect(((await a.status()).peers as PeerView[]).length).toBe(0);
+    expect(((await b.status()).peers as PeerView[]).length).toBe(0);
+    // The owners approve; the running daemons see the edit and connect.
+    await lab.exec(nsA, [WARREN, 'approve', keyB, '--data', dirA]);
+    await lab.exec(nsB, [WARREN, 'approve', keyA, '--data', dirB]);
+    const peerB = await waitFor('A to add B once approved', async () => ((await a.status()).peers as PeerView[]).find((p) => p.publicKey === keyB), { timeoutMs: 30_000, intervalMs: 200 });
+    const overlayB = peerB.allowedIps[0]!.split('/')[0]!;
+    await waitFor(`a ping from A to ${overlayB}`, async () =>
+      (await lab.exec(nsA, ['ping', '-c', '1', '-W', '1', overlayB], { check: false })).code === 0, { timeoutMs: 30_000, intervalMs: 100 });
+    });
     await Promise.all([a.stop(), b.stop()]);
   }, 120_000);
 });
+
+/** Runs `body`; when it throws, the daemons' log tails go to the test output first (CI keeps only that). */
+async function showLogsOnFailure(nodes: WarrenNode[], body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    for (const n of nodes) console.log(`--- log tail of the daemon in ${n.ns} ---\n${n.proc.logTail()}`);
+    throw e;
+  }
+}

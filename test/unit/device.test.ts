@@ -2,9 +2,10 @@
 // protocol state machine (handshake, data, replay, rekey, restart, cookies) without root.
 
 import { describe, expect, test } from 'bun:test';
-import { Device } from '../../appliance/device.ts';
+import { Device, type DeviceSeams } from '../../appliance/device.ts';
 import { parseConfigText } from '../../appliance/config/load.ts';
 import { encodeKey } from '../../appliance/config/schema.ts';
+import { parsePrefix } from '../../appliance/dataplane/packet/addr.ts';
 import { generatePrivateKey, publicKeyOf } from '../../appliance/noise/crypto.ts';
 
 interface Node {
@@ -31,11 +32,11 @@ function ipv4(src: string, dst: string, payload: number[]): Uint8Array {
 }
 
 /** A and B back to back; `limitsB` is a [limits] section for B only (the responder). */
-function makePair(opts: { wire: Wire; timers?: string; limitsB?: string; clock: { t: number } }) {
+function makePair(opts: { wire: Wire; timers?: string; limitsB?: string; clock: { t: number }; bWithoutPeer?: boolean; admitB?: DeviceSeams['admitInitiator'] }) {
   const secret = encodeKey(crypto.getRandomValues(new Uint8Array(32)));
   const ka = generatePrivateKey();
   const kb = generatePrivateKey();
-  const cfg = (self: Uint8Array, peer: Uint8Array, addr: string, peerAddr: string, peerNet: string, endpoint: boolean, limits = '') =>
+  const cfg = (self: Uint8Array, peer: Uint8Array, addr: string, peerAddr: string, peerNet: string, endpoint: boolean, limits = '', withPeer = true) =>
     parseConfigText(`
 [interface]
 name = "t0"
@@ -46,12 +47,12 @@ ${opts.timers ?? ''}
 ${limits}
 [network]
 secret = "${secret}"
-[[peer]]
+${withPeer ? `[[peer]]
 public_key = "${encodeKey(publicKeyOf(peer))}"
 allowed_ips = ["${peerNet}"]
-${endpoint ? `endpoint = "${peerAddr}:51820"` : ''}
+${endpoint ? `endpoint = "${peerAddr}:51820"` : ''}` : ''}
 `);
-  const mk = (config: ReturnType<typeof cfg>): Node => {
+  const mk = (config: ReturnType<typeof cfg>, admitInitiator?: DeviceSeams['admitInitiator']): Node => {
     const node: Node = { dev: undefined as unknown as Device, tunOut: [], wire: [] };
     node.dev = new Device(
       config,
@@ -67,13 +68,14 @@ ${endpoint ? `endpoint = "${peerAddr}:51820"` : ''}
         },
         now: () => opts.clock.t,
         wallNow: () => 1_700_000_000_000 + opts.clock.t,
+        admitInitiator,
       },
     );
     return node;
   };
   const a = mk(cfg(ka, kb, '10.99.0.1', B_ADDR, '10.99.0.2/32', true));
-  const bConfig = cfg(kb, ka, '10.99.0.2', A_ADDR, '10.99.0.1/32', false, opts.limitsB);
-  const b = mk(bConfig);
+  const bConfig = cfg(kb, ka, '10.99.0.2', A_ADDR, '10.99.0.1/32', false, opts.limitsB, !opts.bWithoutPeer);
+  const b = mk(bConfig, opts.admitB);
   /** A fresh B with the same config: B after a restart. */
   const restartB = (): void => {
     const n = mk(bConfig);
@@ -164,6 +166,33 @@ describe(`${wire} wire`, () => {
       a.dev.outbound([ping], 1);
       pump();
       expect(b.tunOut).toHaveLength(1);
+    });
+
+    test('an initiator B has no peer for is admitted only when the daemon says so, then carries data', () => {
+      const clock = { t: 1000 };
+      const refused = makePair({ wire, clock, bWithoutPeer: true });
+      refused.a.dev.outbound([ping], 1);
+      refused.pump();
+      expect(refused.b.tunOut).toHaveLength(0);
+      expect(refused.b.dev.peers).toHaveLength(0);
+      expect(refused.b.dev.counters.handshakeInvalid).toBeGreaterThan(0);
+
+      const asked: string[] = [];
+      const { a, b, pump } = makePair({
+        wire, clock, bWithoutPeer: true,
+        admitB: (key) => {
+          asked.push(encodeKey(key));
+          return { name: 'admitted', publicKey: key, presharedKey: new Uint8Array(32), endpoint: null, allowedIps: [parsePrefix('10.99.0.1/32')!], persistentKeepalive: 0 };
+        },
+      });
+      a.dev.outbound([ping], 1);
+      pump();
+      expect(asked).toEqual([encodeKey(a.dev.identity.publicKey)]); // the initiator's authenticated key, once
+      expect(b.dev.peers.map((p) => p.name)).toEqual(['admitted']);
+      expect(b.tunOut.map((p) => Buffer.from(p))).toEqual([Buffer.from(ping)]);
+      b.dev.outbound([pong], 1);
+      pump();
+      expect(a.tunOut.map((p) => Buffer.from(p))).toEqual([Buffer.from(pong)]);
     });
 
     test('an offered endpoint starts a handshake at once; an authenticated endpoint is never overridden', () => {

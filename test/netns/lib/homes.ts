@@ -44,8 +44,8 @@ export interface Household {
   keyB: string;
 }
 
-/** `warren init` in A, `warren join INVITE` in B, and each approves the other (both require approval). */
-export async function makeNetwork(lab: Lab, homes: Homes, name: string, tag = ''): Promise<Household> {
+/** `warren init` in A, `warren join INVITE` in B, and each approves the other (both require approval) unless `approveEachOther` is false. */
+export async function makeNetwork(lab: Lab, homes: Homes, name: string, tag = '', approveEachOther = true): Promise<Household> {
   const cli = async (ns: string, args: string[], stdin?: string) => (await lab.exec(ns, [WARREN, ...args], { stdin })).stdout;
   const dirA = join(lab.tmpDir, `a${tag}`);
   const dirB = join(lab.tmpDir, `b${tag}`);
@@ -57,8 +57,10 @@ export async function makeNetwork(lab: Lab, homes: Homes, name: string, tag = ''
   await cli(homes.nsB, ['join', invite, '--data', dirB]);
   const keyA = (await cli(homes.nsA, ['pubkey'], readFileSync(join(dirA, 'private.key'), 'utf8'))).trim();
   const keyB = (await cli(homes.nsB, ['pubkey'], readFileSync(join(dirB, 'private.key'), 'utf8'))).trim();
-  await cli(homes.nsA, ['approve', keyB, '--data', dirA]);
-  await cli(homes.nsB, ['approve', keyA, '--data', dirB]);
+  if (approveEachOther) {
+    await cli(homes.nsA, ['approve', keyB, '--data', dirA]);
+    await cli(homes.nsB, ['approve', keyA, '--data', dirB]);
+  }
   return { dirA, dirB, invite, keyA, keyB };
 }
 

@@ -1,0 +1,98 @@
+// Who the running daemon lets in: the network file's lists, read again only when the file
+// changed (`warren approve` / `revoke` edit it while the daemon runs), and the peer a member
+// becomes (its overlay addresses derive from its key).
+//
+// A device that reaches us — its record found on the DHT, or its handshake — and that the file
+// does not list yet is recorded there: as pending when the network requires approval (the owner
+// then runs `warren approve KEY`), as approved when it does not. A network given only as a secret
+// (no file) admits everyone who holds the secret.
+
+import { statSync } from 'node:fs';
+import type { NetworkConfig, PeerConfig } from '../config/schema.ts';
+import { encodeKey } from '../config/schema.ts';
+import { parsePrefix } from '../dataplane/packet/addr.ts';
+import { assignAddresses } from './addresses.ts';
+import { admit, findMember, loadNetwork, saveNetwork, type MemberList, type Network } from './store.ts';
+
+/** Unknown devices recorded as pending at most: a holder of the secret can mint keys at will. */
+export const MAX_PENDING = 64;
+
+export type Standing = MemberList | 'unlisted';
+
+export class Membership {
+  private cached: { mtimeMs: number; network: Network } | null = null;
+
+  constructor(
+    private readonly net: NetworkConfig,
+    private readonly log: (line: string) => void,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The network file as it is now (re-read when its mtime moved); null without a file. */
+  private read(): Network | null {
+    const file = this.net.file;
+    if (!file) return null;
+    const mtimeMs = statSync(file).mtimeMs;
+    if (!this.cached || this.cached.mtimeMs !== mtimeMs) this.cached = { mtimeMs, network: loadNetwork(file) };
+    return this.cached.network;
+  }
+
+  /** Keys the file revokes (for dropping peers that were connected when it changed). */
+  revoked(): string[] {
+    try {
+      return this.read()?.revoked.map((m) => m.key) ?? [];
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * The standing of a device that reached us, recording it when it is new. Only `approved` may
+   * connect. A file that cannot be read keeps the standing it had (a broken edit does not cut
+   * the network off, nor open it): keys the last good read approved stay approved.
+   */
+  standing(key: Uint8Array): Standing {
+    const text = encodeKey(key);
+    let network: Network | null;
+    try {
+      network = this.read();
+    } catch (e) {
+      const last = this.cached ? findMember(this.cached.network, text)?.list : undefined;
+      this.log(`network: ${(e as Error).message}`);
+      return last ?? 'unlisted';
+    }
+    if (!network) return 'approved';
+    const found = findMember(network, text);
+    if (found) return found.list;
+    if (network.requireApproval && network.pending.length >= MAX_PENDING) return 'unlisted';
+    const { standing, network: next } = admit(network, text, `device-${text.slice(0, 8)}`, this.now());
+    try {
+      saveNetwork(this.net.file!, next);
+      this.cached = { mtimeMs: statSync(this.net.file!).mtimeMs, network: next };
+    } catch (e) {
+      this.log(`network: ${(e as Error).message}`);
+    }
+    this.log(standing === 'pending'
+      ? `network: new device ${text} is waiting for approval (warren approve ${text})`
+      : `network: new device ${text} joined (this network does not require approval)`);
+    return standing;
+  }
+
+  admits(key: Uint8Array): boolean {
+    return this.standing(key) === 'approved';
+  }
+
+  /** The peer a member becomes: its overlay addresses, derived from its key among the known ones. */
+  peerConfig(key: Uint8Array, known: readonly Uint8Array[]): PeerConfig {
+    const a = assignAddresses(key, known, this.net.secret);
+    const allowedIps = [parsePrefix(`${a.ipv4}/32`), parsePrefix(`${a.ipv6}/128`)].filter((p) => p !== null);
+    return {
+      name: `member-${encodeKey(key).slice(0, 8)}`,
+      publicKey: key,
+      presharedKey: new Uint8Array(32),
+      endpoint: null,
+      allowedIps,
+      persistentKeepalive: 25,
+    };
+  }
+}
