@@ -9,6 +9,10 @@ import { PADDING_MODES, type PaddingMode } from '../wire/padding.ts';
 import { hash, publicKeyOf } from '../noise/crypto.ts';
 import { parseNetworkText } from '../network/store.ts';
 import { assignAddresses, OVERLAY_IPV4_BITS, OVERLAY_IPV6_BITS } from '../network/addresses.ts';
+import { ConfigError, IFNAME, int, prefixes, rejectUnknown, str, strList, table } from './fields.ts';
+import { parseExit, parseGateway, type ExitConfig, type GatewayConfig } from './gateway.ts';
+
+export { ConfigError };
 
 /**
  * A member's own addresses in the overlay (network/addresses.ts: derived from its key within the
@@ -34,12 +38,6 @@ export function nativeDefaultPort(publicKey: Uint8Array): number {
   return 10000 + (((h[0] ?? 0) << 8) | (h[1] ?? 0)) % 50000;
 }
 
-export class ConfigError extends Error {
-  readonly kind = 'config';
-  constructor(readonly field: string, readonly reason: string) {
-    super(`config: ${field}: ${reason}`);
-  }
-}
 
 export interface PeerConfig {
   name: string;
@@ -77,6 +75,10 @@ export interface Config {
   timers: TimerConfig;
   limits: LimitsConfig;
   peers: PeerConfig[];
+  /** The appliance as the LAN's router (README "Gateway and exits"); null: the tunnel only. */
+  gateway: GatewayConfig | null;
+  /** This appliance offers itself as an exit; null: it does not. */
+  exit: ExitConfig | null;
 }
 
 export type WireMode = 'native' | 'wireguard';
@@ -115,56 +117,6 @@ export const DEFAULT_TIMERS: TimerConfig = {
 };
 
 export const DEFAULT_CONTROL_SOCKET = '/run/warren/warren.sock';
-const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
-
-type Table = Record<string, unknown>;
-
-function isTable(v: unknown): v is Table {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
-}
-
-function table(v: unknown, field: string): Table {
-  if (!isTable(v)) throw new ConfigError(field, 'expected a table');
-  return v;
-}
-
-function rejectUnknown(t: Table, field: string, known: readonly string[]): void {
-  for (const k of Object.keys(t)) {
-    if (!known.includes(k)) {
-      throw new ConfigError(field ? `${field}.${k}` : k, `unknown setting (known: ${known.join(', ')})`);
-    }
-  }
-}
-
-function str(t: Table, key: string, field: string, dflt?: string): string {
-  const v = t[key];
-  if (v === undefined) {
-    if (dflt !== undefined) return dflt;
-    throw new ConfigError(`${field}.${key}`, 'is required');
-  }
-  if (typeof v !== 'string') throw new ConfigError(`${field}.${key}`, 'expected a string');
-  return v;
-}
-
-function int(t: Table, key: string, field: string, dflt: number, min: number, max: number): number {
-  const v = t[key];
-  if (v === undefined) return dflt;
-  const n = typeof v === 'bigint' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${field}.${key}`, `expected a whole number from ${min} to ${max}`);
-  }
-  return n;
-}
-
-function strList(t: Table, key: string, field: string): string[] {
-  const v = t[key];
-  if (v === undefined) return [];
-  const list = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
-    throw new ConfigError(`${field}.${key}`, 'expected a list of strings');
-  }
-  return list as string[];
-}
 
 /** Decodes a WireGuard-style base64 key (32 bytes, 44 characters). */
 export function decodeKey(text: string, field: string): Uint8Array {
@@ -179,13 +131,6 @@ export function encodeKey(key: Uint8Array): string {
   return Buffer.from(key).toString('base64');
 }
 
-function prefixes(list: string[], field: string): Prefix[] {
-  return list.map((s, i) => {
-    const p = parsePrefix(s);
-    if (!p) throw new ConfigError(`${field}[${i}]`, `"${s}" is not an address with prefix length like 10.0.0.1/24 or fd00::1/64`);
-    return p;
-  });
-}
 
 /**
  * Validates a parsed TOML document. `readFile` resolves `private_key_file`
@@ -193,7 +138,7 @@ function prefixes(list: string[], field: string): Prefix[] {
  */
 export function validateConfig(doc: unknown, readFile: (path: string) => string): Config {
   const root = table(doc, '(top level)');
-  rejectUnknown(root, '', ['interface', 'network', 'discovery', 'control', 'timers', 'limits', 'peer']);
+  rejectUnknown(root, '', ['interface', 'network', 'discovery', 'control', 'timers', 'limits', 'peer', 'gateway', 'exit']);
 
   const ifc = table(root.interface ?? {}, 'interface');
   rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire', 'padding', 'cipher']);
@@ -360,5 +305,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
     timers,
     limits,
     peers,
+    gateway: root.gateway === undefined ? null : parseGateway(root.gateway, name),
+    exit: root.exit === undefined ? null : parseExit(root.exit),
   };
 }

@@ -1,0 +1,172 @@
+// Warren's own nftables table, `inet warren` (never anyone else's rules), as one ruleset text
+// applied in one transaction: the gateway's device policy, kill switch, DNS redirect and NAT,
+// and the exit's policy and NAT. Pure: `gatewayRuleset` builds text, `applyRuleset` hands it to
+// `nft -f -` through the runner.
+//
+// The kill switch is the forward chain's last LAN rule: anything from the LAN that is not an
+// overlay device's packet into Warren's TUN, or a direct device's packet to the WAN, is dropped.
+// It matches interface names, not indexes, so it holds while the TUN does not exist (Warren
+// starting, restarting, crashed): the packets of overlay devices then go nowhere. The table
+// stays in the kernel until `warren down` removes it (or keeps only the kill switch).
+
+import type { Runner } from './runner.ts';
+import type { DevicePolicy, GatewayDevice } from '../config/gateway.ts';
+import { formatPrefix, type Prefix } from '../dataplane/packet/addr.ts';
+import { networkOf } from './link.ts';
+
+export const TABLE = 'warren';
+/** Added to the gateway mark for direct devices' packets (their replies are NATed to the WAN). */
+export const DIRECT_MARK_OFFSET = 1;
+
+export interface GatewayRules {
+  tun: string;
+  lan: string;
+  wan: string;
+  /** Overlay devices' packets carry it; an ip rule sends them to Warren's table. */
+  mark: number;
+  defaultPolicy: DevicePolicy;
+  devices: readonly GatewayDevice[];
+  /** Redirect overlay devices' DNS (53/udp, 53/tcp) to the appliance, whatever resolver they ask. */
+  redirectDns: boolean;
+}
+
+export interface ExitRules {
+  tun: string;
+  wan: string;
+  /** This appliance's overlay addresses: the only local addresses members reach through the TUN. */
+  self: readonly Prefix[];
+  /** Destinations members may not reach through this exit. */
+  deny: readonly Prefix[];
+  blockSmtp: boolean;
+  rateMbit: number;
+}
+
+export interface Ruleset {
+  gateway: GatewayRules | null;
+  exit: ExitRules | null;
+  /** Only the kill switch (what `warren down` keeps when kill_switch = "always"). */
+  killSwitchOnly?: boolean;
+}
+
+/** nft quotes names; ours are checked interface names, so this only guards against surprises. */
+function q(name: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new RangeError(`not an interface name: ${JSON.stringify(name)}`);
+  return `"${name}"`;
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+function set(name: string, type: string, elements: readonly string[], interval = false): string {
+  const flags = interval ? ' flags interval;' : '';
+  const els = elements.length > 0 ? ` elements = { ${[...new Set(elements)].join(', ')} }` : '';
+  return `  set ${name} { type ${type};${flags}${els} }`;
+}
+
+function devicesBy(devices: readonly GatewayDevice[], policy: DevicePolicy, by: 'mac' | 'ip'): string[] {
+  return devices.filter((d) => d.policy === policy && d[by] !== null).map((d) => d[by] as string);
+}
+
+function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
+  const lan = q(g.lan);
+  const wan = q(g.wan);
+  const tun = q(g.tun);
+  const overlay = hex(g.mark);
+  const direct = hex(g.mark + DIRECT_MARK_OFFSET);
+  const sets = [
+    set('block_mac', 'ether_addr', devicesBy(g.devices, 'block', 'mac')),
+    set('block_ip', 'ipv4_addr', devicesBy(g.devices, 'block', 'ip')),
+    set('overlay_mac', 'ether_addr', devicesBy(g.devices, 'overlay', 'mac')),
+    set('overlay_ip', 'ipv4_addr', devicesBy(g.devices, 'overlay', 'ip')),
+    set('direct_mac', 'ether_addr', devicesBy(g.devices, 'direct', 'mac')),
+    set('direct_ip', 'ipv4_addr', devicesBy(g.devices, 'direct', 'ip')),
+  ];
+  const fallback = g.defaultPolicy === 'block' ? 'drop' : `meta mark set ${g.defaultPolicy === 'direct' ? direct : overlay}`;
+  // Classify each packet from the LAN once, before routing: blocked ones go no further, the
+  // others carry the mark policy routing and the forward chain act on. Explicit entries first.
+  const classify = [
+    `    iifname ${lan} ether saddr @block_mac drop`,
+    `    iifname ${lan} ip saddr @block_ip drop`,
+    `    iifname ${lan} ether saddr @overlay_mac meta mark set ${overlay} accept`,
+    `    iifname ${lan} ip saddr @overlay_ip meta mark set ${overlay} accept`,
+    `    iifname ${lan} ether saddr @direct_mac meta mark set ${direct} accept`,
+    `    iifname ${lan} ip saddr @direct_ip meta mark set ${direct} accept`,
+    `    iifname ${lan} ${fallback}`,
+  ];
+  const forward = killSwitchOnly
+    ? [`    iifname ${lan} oifname ${tun} meta mark ${overlay} meta nfproto ipv4 accept`, `    iifname ${lan} meta mark ${direct} oifname ${wan} accept`, `    iifname ${lan} drop`]
+    : [
+        `    iifname ${lan} oifname ${tun} meta mark ${overlay} meta nfproto ipv4 accept`,
+        `    iifname ${lan} meta mark ${direct} oifname ${wan} accept`,
+        // The kill switch: everything else from the LAN — an overlay device's packet that found
+        // no TUN, its IPv6, DNS-over-TLS to the WAN — is dropped, whether or not Warren runs.
+        `    iifname ${lan} drop`,
+        `    iifname ${tun} oifname ${lan} ct state established,related accept`,
+        `    iifname ${tun} oifname ${lan} drop`,
+      ];
+  const dnat = g.redirectDns && !killSwitchOnly
+    ? [`    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 udp dport 53 redirect to :53`, `    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 tcp dport 53 redirect to :53`]
+    : [];
+  const snat = killSwitchOnly ? [] : [`    oifname ${tun} meta mark ${overlay} masquerade`, `    oifname ${wan} meta mark ${direct} masquerade`];
+  // The appliance's own DNS (dnsmasq's upstream queries) goes through the exit or not at all.
+  const output = [`    oifname ${wan} meta l4proto { tcp, udp } th dport 53 drop`];
+  return { sets, classify, forward, dnat, snat, output };
+}
+
+function exitParts(e: ExitRules) {
+  const tun = q(e.tun);
+  const wan = q(e.wan);
+  const v4 = e.deny.filter((p) => p.family === 4).map((p) => formatPrefix(networkOf(p)));
+  const v6 = e.deny.filter((p) => p.family === 6).map((p) => formatPrefix(networkOf(p)));
+  const self4 = e.self.filter((p) => p.family === 4).map((p) => formatPrefix({ ...p, bits: 32 }).replace(/\/32$/, ''));
+  const self6 = e.self.filter((p) => p.family === 6).map((p) => formatPrefix({ ...p, bits: 128 }).replace(/\/128$/, ''));
+  const sets = [set('exit_deny4', 'ipv4_addr', v4, true), set('exit_deny6', 'ipv6_addr', v6, true), set('self4', 'ipv4_addr', self4), set('self6', 'ipv6_addr', self6)];
+  const forward = [
+    `    iifname ${tun} ip daddr @exit_deny4 drop`,
+    `    iifname ${tun} ip6 daddr @exit_deny6 drop`,
+    ...(e.blockSmtp ? [`    iifname ${tun} tcp dport 25 drop`] : []),
+    ...(e.rateMbit > 0 ? [`    iifname ${tun} oifname ${wan} limit rate over ${Math.max(1, Math.round((e.rateMbit * 1_000_000) / 8 / 1024))} kbytes/second drop`] : []),
+    `    iifname ${tun} oifname ${wan} accept`,
+    `    iifname ${tun} drop`,
+  ];
+  // Members reach this appliance only at its overlay addresses: not its LAN or admin address.
+  const input = [`    iifname ${tun} meta nfproto ipv4 ip daddr != @self4 drop`, `    iifname ${tun} meta nfproto ipv6 ip6 daddr != @self6 drop`];
+  const snat = [`    iifname ${tun} oifname ${wan} masquerade`];
+  return { sets, forward, input, snat };
+}
+
+function chain(name: string, hook: string, lines: string[], type = 'filter'): string {
+  return `  chain ${name} {\n    type ${type} hook ${hook}; policy accept;\n${lines.join('\n')}\n  }`;
+}
+
+/** The whole `inet warren` table. */
+export function buildRuleset(r: Ruleset): string {
+  const g = r.gateway ? gatewayParts(r.gateway, r.killSwitchOnly === true) : null;
+  const e = r.exit && !r.killSwitchOnly ? exitParts(r.exit) : null;
+  const body: string[] = [...(g?.sets ?? []), ...(e?.sets ?? [])];
+  if (g) body.push(chain('mangle_prerouting', 'prerouting priority mangle', g.classify));
+  if (g?.dnat.length) body.push(chain('nat_prerouting', 'prerouting priority dstnat', g.dnat, 'nat'));
+  const forward = [...(g?.forward ?? []), ...(e?.forward ?? [])];
+  if (forward.length) body.push(chain('filter_forward', 'forward priority filter', forward));
+  if (e) body.push(chain('filter_input', 'input priority filter', e.input));
+  if (g && !r.killSwitchOnly) body.push(chain('filter_output', 'output priority filter', g.output));
+  const snat = [...(g?.snat ?? []), ...(e?.snat ?? [])];
+  if (snat.length) body.push(chain('nat_postrouting', 'postrouting priority srcnat', snat, 'nat'));
+  return `table inet ${TABLE} {\n${body.join('\n')}\n}\n`;
+}
+
+/**
+ * Replaces the table in one transaction: declaring it first makes the delete valid when it does
+ * not exist yet, so the kernel never holds half a ruleset (nor none, between the two).
+ */
+export function applyRuleset(run: Runner, r: Ruleset): void {
+  run(['nft', '-f', '-'], { stdin: `table inet ${TABLE}\ndelete table inet ${TABLE}\n${buildRuleset(r)}` });
+}
+
+/** Removes the table; true when there was one. */
+export function removeRuleset(run: Runner): boolean {
+  return run(['nft', 'delete', 'table', 'inet', TABLE], { allowFail: true }).code === 0;
+}
+
+export function rulesetPresent(run: Runner): boolean {
+  return run(['nft', 'list', 'table', 'inet', TABLE], { allowFail: true }).code === 0;
+}
