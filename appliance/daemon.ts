@@ -22,6 +22,9 @@ import { SharedDhtSocket, looksLikeKrpc } from './discovery/shared-socket.ts';
 import { Membership } from './network/membership.ts';
 import { parseEndpoint, type Endpoint } from './dataplane/packet/addr.ts';
 import { networkInterfaces } from 'node:os';
+import { dirname } from 'node:path';
+import { GatewayController } from './gateway/gateway.ts';
+import { ExitChooser } from './gateway/exit-choice.ts';
 
 const TICK_MS = 100;
 /** Peers the data plane holds (configured plus discovered). */
@@ -35,6 +38,10 @@ export function log(line: string): void {
 
 export async function runDaemon(config: Config): Promise<void> {
   const ifc = config.interface;
+  // The firewall and its kill switch first: from here on an overlay device's packets reach the
+  // overlay or nothing (gateway/gateway.ts).
+  const gateway = new GatewayController(config, { run: systemRunner, log, runDir: dirname(config.control.socket) });
+  gateway.prepare();
   const tun = openTun(ifc.name);
   const startedMs = Date.now();
   let device: Device | undefined;
@@ -101,7 +108,8 @@ export async function runDaemon(config: Config): Promise<void> {
       addresses: ifc.addresses,
       routes: config.peers.flatMap((p) => p.allowedIps),
     });
-    for (const s of skipped) log(`route ${s} not added: a default route through the overlay needs gateway mode`);
+    for (const s of skipped) if (!config.gateway) log(`route ${s} not added: a default route through the overlay needs gateway mode`);
+    gateway.tunUp(tun.name);
   } catch (e) {
     socket.close();
     tun.close();
@@ -139,8 +147,14 @@ export async function runDaemon(config: Config): Promise<void> {
       void shutdown(1);
     },
   );
-  const timer = setInterval(() => dev.tick(), TICK_MS);
+  const exits = config.gateway ? new ExitChooser(config.gateway.exit, dev) : null;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    dev.tick();
+    if (exits && ++ticks % 10 === 0) exits.tick(performance.timeOrigin + performance.now());
+  }, TICK_MS);
   const control = startControlServer(config.control.socket, {
+    shutdown: () => void shutdown(0),
     status: () => ({
       interface: tun.name,
       wire: dev.wire.kind,
@@ -153,6 +167,10 @@ export async function runDaemon(config: Config): Promise<void> {
       tun: { written: tun.stats.written, dropped: tun.stats.dropped, read: reader.stats },
       outbound: host ? { worker: true, ...host.counters() } : { worker: false },
       discovery: discovery ? { ...discovery.stats } : null,
+      gateway: config.gateway
+        ? { exit: dev.exitPeer ? { name: dev.exitPeer.name, publicKey: encodeKey(dev.exitPeer.publicKey) } : null, dns: gateway.dnsRunning, killSwitch: config.gateway.killSwitch }
+        : null,
+      exitOffered: config.exit !== null,
       peers: dev.peers.map((p) => ({
         name: p.name,
         publicKey: encodeKey(p.publicKey),
@@ -170,7 +188,7 @@ export async function runDaemon(config: Config): Promise<void> {
     }),
   });
   if (config.discovery && config.network) dhtSocket = new SharedDhtSocket({ send: (d, p, a) => socket.send(d, p, a), port: socket.port });
-  const discovery = dhtSocket && membership ? startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket) : null;
+  const discovery = dhtSocket && membership ? startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket, exits) : null;
   if (discovery) await discovery.start();
   dev.start();
   // Start-up garbage (config parsing, compiling, key derivation) is collected once, so an idle
@@ -184,6 +202,7 @@ export async function runDaemon(config: Config): Promise<void> {
     down = true;
     clearInterval(timer);
     control.stop();
+    await gateway.stop(); // dnsmasq; the firewall and rules stay until `warren down`
     await discovery?.stop();
     host?.close();
     await reader.stop();
@@ -202,13 +221,14 @@ export async function runDaemon(config: Config): Promise<void> {
  * reached at the endpoints their records list. Only approved members are added; a device the
  * network file does not list yet is recorded there as pending (membership.ts).
  */
-function startDiscovery(config: Config, dev: Device, membership: Membership, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket): DiscoveryService {
+function startDiscovery(config: Config, dev: Device, membership: Membership, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket, exits: ExitChooser | null): DiscoveryService {
   const d = config.discovery!;
   const self = dev.identity.publicKey;
   const observed = new Map<string, Endpoint>();
   const onMember = (r: MemberRecord): void => {
     const keyText = encodeKey(r.staticKey);
     if (Buffer.from(r.staticKey).equals(Buffer.from(self)) || !membership.admits(r.staticKey)) return;
+    exits?.offer(r.staticKey, r.offers.exit);
     const ep = r.endpoints.map((e) => parseEndpoint(`${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}`)).find((e) => e?.family === 4) ?? null;
     let peer = dev.peerByKey(r.staticKey);
     if (!peer) {
@@ -240,6 +260,7 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
     staticKey: self,
     identitySeed: identitySeed(config.interface.privateKey),
     endpoints: () => ownEndpoints(udpPort, tunName),
+    offers: { relay: false, exit: config.exit !== null },
     dht: { bootstrap: d.bootstrap ?? undefined, labRanges: d.labRanges, socket: dhtSocket },
     lookupIntervalMs: d.lookupInterval * 1000,
     onMember,

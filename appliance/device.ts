@@ -19,7 +19,7 @@ import { dh, publicKeyOf } from './noise/crypto.ts';
 import { MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_COOKIE_REPLY } from './noise/constants.ts';
 import type { Config, PeerConfig } from './config/schema.ts';
 import { RouteTable } from './dataplane/route-table.ts';
-import type { Endpoint } from './dataplane/packet/addr.ts';
+import type { Endpoint, Prefix } from './dataplane/packet/addr.ts';
 import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './dataplane/packet/ip.ts';
 import { TAG_SIZE } from './dataplane/packet/transport.ts';
 import { NativeWire, WIREGUARD_WIRE, type DataHeader, type Wire } from './wire/wire.ts';
@@ -34,6 +34,8 @@ import { Peer } from './session/peer.ts';
 import { DatagramPool } from './dataplane/datagram-pool.ts';
 import { buildDatagram } from './dataplane/seal.ts';
 import type { DataSender } from './dataplane/outbound-host.ts';
+
+const DEFAULT_V4: Prefix = { family: 4, bytes: new Uint8Array(4), bits: 0 };
 
 /** Datagrams per socket batch: a TUN read batch is at most 64, plus replies and keepalives. */
 const BATCH_SLOTS = 256;
@@ -76,6 +78,7 @@ export class Device {
   readonly counters: Counters = newCounters();
   readonly wire: Wire;
   private readonly byKey = new Map<string, Peer>();
+  private exit: Peer | null = null;
   private readonly routes = new RouteTable<Peer>();
   private readonly indices: IndexTable<IndexEntry>;
   private readonly cookies: CookieChecker;
@@ -135,8 +138,36 @@ export class Device {
     this.peers.push(peer);
     this.byKey.set(keyId(pc.publicKey), peer);
     for (const prefix of pc.allowedIps) this.routes.insert(prefix, peer);
-    sender?.setRoutes(this.peers.flatMap((p) => p.allowedIps.map((prefix) => ({ prefix, slot: p.slot }))));
+    if (this.exit) this.routes.insert(DEFAULT_V4, this.exit); // an allowed 0.0.0.0/0 never displaces the chosen exit
+    this.shareRoutes();
     return peer;
+  }
+
+  /** The exit the gateway sends the LAN's internet traffic to (IPv4 default route), or none. */
+  get exitPeer(): Peer | null {
+    return this.exit;
+  }
+
+  /**
+   * Makes `peer` the exit: 0.0.0.0/0 routes to it, outbound (the LAN's traffic) and inbound (its
+   * replies come from internet addresses). Longer prefixes — every member's overlay address —
+   * still win both ways, so an exit cannot speak as another member. null: no exit.
+   */
+  setExit(peer: Peer | null): void {
+    if (peer === this.exit) return;
+    this.routes.delete(DEFAULT_V4);
+    // A configured peer whose allowed IPs include 0.0.0.0/0 keeps that route when not the exit.
+    for (const p of this.peers) for (const prefix of p.allowedIps) if (prefix.family === 4 && prefix.bits === 0) this.routes.insert(prefix, p);
+    this.exit = peer;
+    if (peer) this.routes.insert(DEFAULT_V4, peer);
+    this.shareRoutes();
+    this.log(peer ? `exit: ${peer.name}` : 'exit: none');
+  }
+
+  private shareRoutes(): void {
+    const routes = this.peers.flatMap((p) => p.allowedIps.filter((prefix) => !(this.exit && prefix.family === 4 && prefix.bits === 0)).map((prefix) => ({ prefix, slot: p.slot })));
+    if (this.exit) routes.push({ prefix: DEFAULT_V4, slot: this.exit.slot });
+    this.seams.sender?.setRoutes(routes);
   }
 
   peerByKey(publicKey: Uint8Array): Peer | undefined {

@@ -20,6 +20,8 @@ commands:
                              show the running daemon's state
   peers [--json] [--socket PATH]
                              the running daemon's peers: endpoint, handshake, traffic
+  down --config FILE         stop the daemon and remove its firewall table, rules and routes
+                             (a kill switch set to "always" stays)
   doctor [--json] [--socket PATH]
                              check the system (TUN, CAP_NET_ADMIN, ip, nft, libsodium) and
                              whether the daemon answers; says what to fix
@@ -61,6 +63,12 @@ async function main(argv: string[]): Promise<number> {
       if (values.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       else printStatus(status);
       return 0;
+    }
+    case 'down': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      if (!values.config) throw new UsageError('down needs --config FILE (the one the daemon runs with)');
+      const { warrenDown } = await import('./down.ts');
+      return warrenDown(loadConfigFile(values.config));
     }
     case 'init':
     case 'invite':

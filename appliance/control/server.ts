@@ -7,6 +7,8 @@ import { formatMetrics, type MetricsView } from './metrics.ts';
 
 export interface ControlHandlers {
   status(): MetricsView & Record<string, unknown>;
+  /** Stops the daemon (after the answer is sent): `warren down`. */
+  shutdown?(): void;
 }
 
 export function startControlServer(path: string, h: ControlHandlers): { stop(): void } {
@@ -17,6 +19,10 @@ export function startControlServer(path: string, h: ControlHandlers): { stop(): 
     fetch(req) {
       const url = new URL(req.url);
       if (req.method === 'GET' && url.pathname === '/status') return Response.json(h.status());
+      if (req.method === 'POST' && url.pathname === '/shutdown' && h.shutdown) {
+        setTimeout(() => h.shutdown?.(), 10);
+        return Response.json({ stopping: true });
+      }
       if (req.method === 'GET' && url.pathname === '/metrics') {
         return new Response(formatMetrics(h.status()), { headers: { 'content-type': 'text/plain; version=0.0.4' } });
       }
@@ -32,10 +38,10 @@ export function startControlServer(path: string, h: ControlHandlers): { stop(): 
   };
 }
 
-export async function queryControl(path: string, what: string): Promise<unknown> {
+export async function queryControl(path: string, what: string, method: 'GET' | 'POST' = 'GET'): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(`http://warren/${what}`, { unix: path });
+    res = await fetch(`http://warren/${what}`, { unix: path, method });
   } catch (e) {
     throw new Error(`cannot reach the Warren daemon at ${path} (${(e as Error).message}); is it running? Start it with: warren daemon --config FILE`);
   }

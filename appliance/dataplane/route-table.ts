@@ -31,6 +31,16 @@ export class RouteTable<T> {
     n.value = value;
   }
 
+  /** Removes the entry at exactly `prefix` (longer and shorter prefixes stay). */
+  delete(prefix: Prefix): void {
+    let n: Node<T> | null = prefix.family === 4 ? this.v4 : this.v6;
+    for (let i = 0; i < prefix.bits && n; i++) {
+      const bit = ((prefix.bytes[i >> 3] ?? 0) >> (7 - (i & 7))) & 1;
+      n = bit ? n.one : n.zero;
+    }
+    if (n) n.value = null;
+  }
+
   /** Removes every prefix that maps to `value`. */
   removeValue(value: T): void {
     const walk = (n: Node<T> | null): void => {

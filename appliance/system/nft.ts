@@ -112,11 +112,23 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
   return { sets, classify, forward, dnat, snat, output };
 }
 
+/** True when `outer` contains `inner` (same family, shorter or equal prefix, same network bits). */
+function contains(outer: Prefix, inner: Prefix): boolean {
+  return outer.family === inner.family && outer.bits <= inner.bits && formatPrefix(networkOf({ ...inner, bits: outer.bits })) === formatPrefix(networkOf(outer));
+}
+
+/** The prefixes as nft interval elements: networks only, none inside another (nft refuses overlaps). */
+export function disjoint(list: readonly Prefix[]): string[] {
+  const nets = list.map(networkOf);
+  const kept = nets.filter((p, i) => !nets.some((o, j) => j !== i && contains(o, p) && (o.bits < p.bits || j < i)));
+  return [...new Set(kept.map(formatPrefix))];
+}
+
 function exitParts(e: ExitRules) {
   const tun = q(e.tun);
   const wan = q(e.wan);
-  const v4 = e.deny.filter((p) => p.family === 4).map((p) => formatPrefix(networkOf(p)));
-  const v6 = e.deny.filter((p) => p.family === 6).map((p) => formatPrefix(networkOf(p)));
+  const v4 = disjoint(e.deny.filter((p) => p.family === 4));
+  const v6 = disjoint(e.deny.filter((p) => p.family === 6));
   const self4 = e.self.filter((p) => p.family === 4).map((p) => formatPrefix({ ...p, bits: 32 }).replace(/\/32$/, ''));
   const self6 = e.self.filter((p) => p.family === 6).map((p) => formatPrefix({ ...p, bits: 128 }).replace(/\/128$/, ''));
   const sets = [set('exit_deny4', 'ipv4_addr', v4, true), set('exit_deny6', 'ipv6_addr', v6, true), set('self4', 'ipv4_addr', self4), set('self6', 'ipv6_addr', self6)];

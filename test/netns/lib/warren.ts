@@ -134,7 +134,7 @@ export function readRssKb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): numb
 /** Writes the config, starts `warren daemon` in `ns` and waits until its control socket answers. */
 export async function startWarren(lab: Lab, ns: string, opts: WarrenOptions): Promise<WarrenNode> {
   const name = opts.name ?? ns.split('-').slice(2).join('-');
-  const iface = lab.ifname('wrn');
+  const iface = opts.iface ?? lab.ifname('wrn');
   const givenKey = opts.privateKeyPath !== undefined ? readFileSync(opts.privateKeyPath, 'utf8').trim() : opts.privateKey;
   const keys = givenKey === undefined ? await genKeyPair() : { privateKey: givenKey, publicKey: await publicKeyOf(givenKey) };
   const socketPath = join(lab.tmpDir, `${name}.sock`);

@@ -1,0 +1,62 @@
+// Which peer the gateway sends the LAN's internet traffic to.
+//
+// `gateway.exit` names one by key, or "auto": any member whose discovery record offers an exit,
+// and any configured peer whose allowed IPs include 0.0.0.0/0. Auto keeps its choice while the
+// exit answers; an exit silent for STALE_MS (members keep sessions alive every 25 s) or one
+// that never completed a handshake within FIRST_CONTACT_MS is replaced by the candidate heard
+// from most recently. (Choosing by measured RTT, loss and throughput is the peer-quality work.)
+
+import { encodeKey } from '../config/schema.ts';
+import type { Peer } from '../session/peer.ts';
+
+export const STALE_MS = 60_000;
+export const FIRST_CONTACT_MS = 15_000;
+
+export interface ExitHost {
+  readonly peers: readonly Peer[];
+  readonly exitPeer: Peer | null;
+  setExit(peer: Peer | null): void;
+}
+
+export class ExitChooser {
+  private readonly offered = new Set<string>();
+  private chosenAtMs = 0;
+
+  constructor(
+    /** "auto" or the exit's public key (base64). */
+    private readonly want: string,
+    private readonly host: ExitHost,
+  ) {}
+
+  /** What a member's record says about it (discovery calls this for every record). */
+  offer(key: Uint8Array, exit: boolean): void {
+    const k = encodeKey(key);
+    if (exit) this.offered.add(k);
+    else this.offered.delete(k);
+  }
+
+  candidates(): Peer[] {
+    if (this.want !== 'auto') return this.host.peers.filter((p) => encodeKey(p.publicKey) === this.want);
+    return this.host.peers.filter((p) => this.offered.has(encodeKey(p.publicKey)) || p.allowedIps.some((a) => a.family === 4 && a.bits === 0));
+  }
+
+  private usable(p: Peer, now: number): boolean {
+    if (p.lastReceivedMs > 0) return now - p.lastReceivedMs < STALE_MS;
+    return p === this.host.exitPeer && now - this.chosenAtMs < FIRST_CONTACT_MS;
+  }
+
+  /** Called every second or so with the device's clock. */
+  tick(now: number): void {
+    const list = this.candidates();
+    const current = this.host.exitPeer;
+    if (current && list.includes(current) && this.usable(current, now)) return;
+    // The candidate heard from most recently; one never heard from gets its turn at first contact.
+    const ranked = [...list].sort((a, b) => b.lastReceivedMs - a.lastReceivedMs);
+    const alive = ranked.find((p) => p.lastReceivedMs > 0 && now - p.lastReceivedMs < STALE_MS);
+    const untried = ranked.filter((p) => p.lastReceivedMs === 0 && p !== current);
+    const next = alive ?? untried[0] ?? (list.length === 1 ? list[0] : ranked.find((p) => p !== current)) ?? null;
+    if (next === current) return;
+    this.chosenAtMs = now;
+    this.host.setExit(next ?? null);
+  }
+}

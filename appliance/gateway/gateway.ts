@@ -1,0 +1,120 @@
+// The appliance as the LAN's router and as an exit, on Linux: the lifecycle of Warren's
+// firewall table (nft.ts), policy routing (policy-routing.ts) and dnsmasq.
+//
+//   prepare   before the TUN exists: the firewall with its kill switch, then the rules, so an
+//             overlay device's packet has nowhere to go but Warren from the first moment;
+//   tunUp     once the TUN is up: Warren's table routes to it; dnsmasq starts on the LAN;
+//   stop      the daemon is stopping: dnsmasq stops, the firewall and rules stay — a restart
+//             or a crash never opens a gap (the kill switch holds while Warren is down);
+//   teardown  `warren down`: everything goes, except the kill switch when kill_switch = "always".
+
+import { networkInterfaces } from 'node:os';
+import type { Config } from '../config/schema.ts';
+import { alwaysDenied } from '../config/gateway.ts';
+import { parsePrefix, type Prefix } from '../dataplane/packet/addr.ts';
+import type { Runner } from '../system/runner.ts';
+import { applyRuleset, removeRuleset, type Ruleset } from '../system/nft.ts';
+import { applyRules, applyTunRoutes, removeRouting, type PolicyRouting } from '../system/policy-routing.ts';
+import { Dnsmasq } from '../system/dnsmasq.ts';
+
+/** Private ranges (RFC 1918, RFC 4193): an exit's members never reach someone's home network through it. */
+export const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
+export interface GatewayDeps {
+  run: Runner;
+  log: (line: string) => void;
+  /** Warren's run directory (dnsmasq's files). */
+  runDir: string;
+  /** The system's interfaces (default os.networkInterfaces), for the exit's own subnets. */
+  interfaces?: () => ReturnType<typeof networkInterfaces>;
+}
+
+function routing(config: Config): PolicyRouting | null {
+  const g = config.gateway;
+  if (!g) return null;
+  return { table: g.table, mark: g.mark, resolvers: g.dns.enabled ? g.dns.upstream : [] };
+}
+
+/** Every subnet this machine is on, except the TUN's (its LAN, its WAN link, anything else). */
+export function ownSubnets(tun: string, interfaces: ReturnType<typeof networkInterfaces>): Prefix[] {
+  const out: Prefix[] = [];
+  for (const [name, addrs] of Object.entries(interfaces)) {
+    if (name === tun) continue;
+    for (const a of addrs ?? []) {
+      const p = a.cidr ? parsePrefix(a.cidr.replace(/%.*\//, '/')) : null;
+      if (p) out.push(p);
+    }
+  }
+  return out;
+}
+
+export function rulesetFor(config: Config, interfaces: ReturnType<typeof networkInterfaces>, killSwitchOnly = false): Ruleset {
+  const tun = config.interface.name;
+  const g = config.gateway;
+  const e = config.exit;
+  return {
+    gateway: g ? { tun, lan: g.lan, wan: g.wan, mark: g.mark, defaultPolicy: g.defaultPolicy, devices: g.devices, redirectDns: g.dns.enabled } : null,
+    exit: e
+      ? {
+          tun,
+          wan: e.wan,
+          self: config.interface.addresses,
+          deny: [...alwaysDenied(), ...PRIVATE_RANGES.map((r) => parsePrefix(r)!), ...ownSubnets(tun, interfaces), ...e.deny],
+          blockSmtp: e.blockSmtp,
+          rateMbit: e.rateMbit,
+        }
+      : null,
+    killSwitchOnly,
+  };
+}
+
+export class GatewayController {
+  private dns: Dnsmasq | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly deps: GatewayDeps,
+  ) {}
+
+  get active(): boolean {
+    return this.config.gateway !== null || this.config.exit !== null;
+  }
+
+  get dnsRunning(): boolean {
+    return this.dns?.running ?? false;
+  }
+
+  prepare(): void {
+    if (!this.active) return;
+    applyRuleset(this.deps.run, rulesetFor(this.config, (this.deps.interfaces ?? networkInterfaces)()));
+    const r = routing(this.config);
+    if (r) applyRules(this.deps.run, r);
+    else this.deps.run(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    if (this.config.exit) this.deps.log('exit: this appliance is an exit — members\' traffic leaves from its WAN address (exit.accept_risk = true)');
+  }
+
+  tunUp(tun: string): void {
+    const r = routing(this.config);
+    const g = this.config.gateway;
+    if (!r || !g) return;
+    applyTunRoutes(this.deps.run, r, tun);
+    if (g.dns.enabled) {
+      this.dns = new Dnsmasq({ lan: g.lan, upstream: g.dns.upstream, dhcpRange: g.dhcpRange, runDir: this.deps.runDir, log: this.deps.log });
+      this.dns.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.dns?.stop();
+  }
+}
+
+/** `warren down`: removes Warren's rules, routes and table; keeps only the kill switch when asked. */
+export function teardown(config: Config, run: Runner, interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): { keptKillSwitch: boolean } {
+  const r = routing(config);
+  if (r) removeRouting(run, r);
+  const keep = config.gateway?.killSwitch === 'always';
+  if (keep) applyRuleset(run, rulesetFor({ ...config, exit: null }, interfaces, true));
+  else removeRuleset(run);
+  return { keptKillSwitch: keep };
+}
