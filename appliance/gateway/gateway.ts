@@ -11,7 +11,7 @@
 import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { alwaysDenied } from '../config/gateway.ts';
-import { parsePrefix, type Prefix } from '../dataplane/packet/addr.ts';
+import { formatPrefix, parsePrefix, type Prefix } from '../dataplane/packet/addr.ts';
 import type { Runner } from '../system/runner.ts';
 import { applyRuleset, removeRuleset, type Ruleset } from '../system/nft.ts';
 import { applyRules, applyTunRoutes, removeRouting, type PolicyRouting } from '../system/policy-routing.ts';
@@ -32,7 +32,8 @@ export interface GatewayDeps {
 function routing(config: Config): PolicyRouting | null {
   const g = config.gateway;
   if (!g) return null;
-  return { table: g.table, mark: g.mark, resolvers: g.dns.enabled ? g.dns.upstream : [] };
+  const self = config.interface.addresses.filter((p) => p.family === 4).map((p) => formatPrefix(p).replace(/\/\d+$/, ''));
+  return { table: g.table, mark: g.mark, resolvers: g.dns.enabled ? g.dns.upstream : [], self };
 }
 
 /** Every subnet this machine is on, except the TUN's (its LAN, its WAN link, anything else). */
@@ -53,7 +54,7 @@ export function rulesetFor(config: Config, interfaces: ReturnType<typeof network
   const g = config.gateway;
   const e = config.exit;
   return {
-    gateway: g ? { tun, lan: g.lan, wan: g.wan, mark: g.mark, defaultPolicy: g.defaultPolicy, devices: g.devices, redirectDns: g.dns.enabled } : null,
+    gateway: g ? { tun, self: config.interface.addresses, lan: g.lan, wan: g.wan, mark: g.mark, defaultPolicy: g.defaultPolicy, devices: g.devices, redirectDns: g.dns.enabled } : null,
     exit: e
       ? {
           tun,

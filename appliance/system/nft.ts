@@ -11,7 +11,7 @@
 
 import type { Runner } from './runner.ts';
 import type { DevicePolicy, GatewayDevice } from '../config/gateway.ts';
-import { formatPrefix, type Prefix } from '../dataplane/packet/addr.ts';
+import { formatIp, formatPrefix, type Prefix } from '../dataplane/packet/addr.ts';
 import { networkOf } from './link.ts';
 
 export const TABLE = 'warren';
@@ -20,6 +20,8 @@ export const DIRECT_MARK_OFFSET = 1;
 
 export interface GatewayRules {
   tun: string;
+  /** This appliance's overlay addresses: never the source of a packet leaving by the WAN. */
+  self: readonly Prefix[];
   lan: string;
   wan: string;
   /** Overlay devices' packets carry it; an ip rule sends them to Warren's table. */
@@ -93,7 +95,7 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
     `    iifname ${lan} ${fallback}`,
   ];
   const forward = killSwitchOnly
-    ? [`    iifname ${lan} oifname ${tun} meta mark ${overlay} meta nfproto ipv4 accept`, `    iifname ${lan} meta mark ${direct} oifname ${wan} accept`, `    iifname ${lan} drop`]
+    ? [`    iifname ${lan} meta mark ${direct} oifname ${wan} accept`, `    iifname ${lan} drop`]
     : [
         `    iifname ${lan} oifname ${tun} meta mark ${overlay} meta nfproto ipv4 accept`,
         `    iifname ${lan} meta mark ${direct} oifname ${wan} accept`,
@@ -106,9 +108,21 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
   const dnat = g.redirectDns && !killSwitchOnly
     ? [`    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 udp dport 53 redirect to :53`, `    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 tcp dport 53 redirect to :53`]
     : [];
-  const snat = killSwitchOnly ? [] : [`    oifname ${tun} meta mark ${overlay} masquerade`, `    oifname ${wan} meta mark ${direct} masquerade`];
-  // The appliance's own DNS (dnsmasq's upstream queries) goes through the exit or not at all.
-  const output = [`    oifname ${wan} meta l4proto { tcp, udp } th dport 53 drop`];
+  // Direct devices keep working when only the kill switch is kept.
+  // Overlay devices appear as this appliance's overlay address. SNAT to the fixed address, not
+  // masquerade: masquerade forgets its connections when the TUN goes away, so a Warren restart
+  // would reset every open TCP connection; with SNAT they wait behind the kill switch and resume.
+  const self4 = g.self.find((p) => p.family === 4);
+  const toTun = self4 ? `snat ip to ${formatIp(self4.bytes)}` : 'masquerade';
+  const snat = killSwitchOnly ? [`    oifname ${wan} meta mark ${direct} masquerade`] : [`    oifname ${tun} meta mark ${overlay} meta nfproto ipv4 ${toTun}`, `    oifname ${wan} meta mark ${direct} masquerade`];
+  // The appliance's own DNS (dnsmasq's upstream queries) goes through the exit or not at all,
+  // and nothing it sends from an overlay address (a reset for a flow whose NAT entry died with
+  // the TUN, say) leaves by the WAN: that would name the LAN's destinations to the ISP.
+  const output = [
+    `    oifname ${wan} meta l4proto { tcp, udp } th dport 53 drop`,
+    `    oifname ${wan} meta nfproto ipv4 ip saddr @self4 drop`,
+    `    oifname ${wan} meta nfproto ipv6 ip6 saddr @self6 drop`,
+  ];
   return { sets, classify, forward, dnat, snat, output };
 }
 
@@ -129,9 +143,7 @@ function exitParts(e: ExitRules) {
   const wan = q(e.wan);
   const v4 = disjoint(e.deny.filter((p) => p.family === 4));
   const v6 = disjoint(e.deny.filter((p) => p.family === 6));
-  const self4 = e.self.filter((p) => p.family === 4).map((p) => formatPrefix({ ...p, bits: 32 }).replace(/\/32$/, ''));
-  const self6 = e.self.filter((p) => p.family === 6).map((p) => formatPrefix({ ...p, bits: 128 }).replace(/\/128$/, ''));
-  const sets = [set('exit_deny4', 'ipv4_addr', v4, true), set('exit_deny6', 'ipv6_addr', v6, true), set('self4', 'ipv4_addr', self4), set('self6', 'ipv6_addr', self6)];
+  const sets = [set('exit_deny4', 'ipv4_addr', v4, true), set('exit_deny6', 'ipv6_addr', v6, true)];
   const forward = [
     `    iifname ${tun} ip daddr @exit_deny4 drop`,
     `    iifname ${tun} ip6 daddr @exit_deny6 drop`,
@@ -154,7 +166,14 @@ function chain(name: string, hook: string, lines: string[], type = 'filter'): st
 export function buildRuleset(r: Ruleset): string {
   const g = r.gateway ? gatewayParts(r.gateway, r.killSwitchOnly === true) : null;
   const e = r.exit && !r.killSwitchOnly ? exitParts(r.exit) : null;
-  const body: string[] = [...(g?.sets ?? []), ...(e?.sets ?? [])];
+  const self = r.gateway?.self ?? r.exit?.self ?? [];
+  const addr = (p: Prefix) => formatPrefix(p).replace(/\/\d+$/, '');
+  const body: string[] = [
+    set('self4', 'ipv4_addr', self.filter((p) => p.family === 4).map(addr)),
+    set('self6', 'ipv6_addr', self.filter((p) => p.family === 6).map(addr)),
+    ...(g?.sets ?? []),
+    ...(e?.sets ?? []),
+  ];
   if (g) body.push(chain('mangle_prerouting', 'prerouting priority mangle', g.classify));
   if (g?.dnat.length) body.push(chain('nat_prerouting', 'prerouting priority dstnat', g.dnat, 'nat'));
   const forward = [...(g?.forward ?? []), ...(e?.forward ?? [])];

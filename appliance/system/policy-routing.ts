@@ -4,6 +4,7 @@
 //   priority T-1  fwmark M lookup main suppress_prefixlength 0   LAN and local routes still win
 //   priority T    fwmark M lookup T                              overlay devices → Warren's table
 //   priority T+1  iif lo to <resolver> lookup T                  the appliance's own DNS, via the exit
+//   priority T+1  iif lo from <overlay address> lookup T         its own packets from an overlay address
 //   table T       default dev <tun>                              (gone with the TUN)
 //
 // When the TUN is gone (Warren down or crashed), table T is empty and marked packets fall
@@ -16,6 +17,8 @@ export interface PolicyRouting {
   mark: number;
   /** Resolvers the appliance itself asks (dnsmasq's upstreams): only through the overlay. */
   resolvers: readonly string[];
+  /** This appliance's overlay IPv4 addresses: what it sends from them goes into the overlay. */
+  self: readonly string[];
 }
 
 function priorities(p: PolicyRouting): number[] {
@@ -38,6 +41,7 @@ export function applyRules(run: Runner, p: PolicyRouting): void {
   run(['ip', '-4', 'rule', 'add', 'priority', String(p.table - 1), 'fwmark', mark, 'lookup', 'main', 'suppress_prefixlength', '0']);
   run(['ip', '-4', 'rule', 'add', 'priority', String(p.table), 'fwmark', mark, 'lookup', String(p.table)]);
   for (const r of p.resolvers) run(['ip', '-4', 'rule', 'add', 'priority', String(p.table + 1), 'iif', 'lo', 'to', `${r}/32`, 'lookup', String(p.table)]);
+  for (const a of p.self) run(['ip', '-4', 'rule', 'add', 'priority', String(p.table + 1), 'iif', 'lo', 'from', `${a}/32`, 'lookup', String(p.table)]);
   run(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
 }
 

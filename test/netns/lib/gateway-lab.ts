@@ -108,6 +108,8 @@ export async function buildGatewayLab(lab: Lab): Promise<GatewayLab> {
   // (on lo: this kernel has no dummy interfaces; a local address answers forwarded traffic all the same)
   for (const a of [`${ADDR.web}/32`, `${ADDR.dns}/32`]) await sh(ns.inet, 'ip', 'addr', 'add', a, 'dev', 'lo');
   await sh(ns.inet, 'ip', 'addr', 'add', `${ADDR.web6}/128`, 'dev', 'lo', 'nodad');
+  // The homes' IPv6 is routed (no NAT66), as an ISP would route a delegated prefix.
+  for (const net of ['fd00:1::/64', 'fd00:2::/64']) await sh(ns.inet, 'ip', '-6', 'route', 'add', net, 'via', '2001:db8:2::2');
   await sh(ns.inet, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
   await sh(ns.inet, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
 

@@ -85,7 +85,7 @@ if (values.dns) {
   });
   const tcp = createServer((c) => {
     let buf = Buffer.alloc(0);
-    c.on('data', (d) => {
+    c.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         const q = new Uint8Array(buf.subarray(2, 2 + buf.readUInt16BE(0)));

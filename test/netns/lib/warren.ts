@@ -92,6 +92,8 @@ export interface WarrenOptions {
   /** How long to wait for the control socket to answer (default 20 s: Bun cold start). */
   startTimeoutMs?: number;
   env?: Record<string, string>;
+  /** The TUN's name (default: a fresh one); pass the old node's to restart it as it was. */
+  iface?: string;
 }
 
 export interface WarrenNode extends KeyPair {
