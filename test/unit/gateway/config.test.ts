@@ -1,0 +1,91 @@
+// [gateway] and [exit]: defaults, and each mistake refused naming its field.
+
+import { describe, expect, test } from 'bun:test';
+import { parseConfigText } from '../../../appliance/config/load.ts';
+import { ConfigError, encodeKey } from '../../../appliance/config/schema.ts';
+import { DEFAULT_DNS_UPSTREAM, DEFAULT_MARK, DEFAULT_TABLE } from '../../../appliance/config/gateway.ts';
+
+const KEY = encodeKey(new Uint8Array(32).fill(7));
+const EXIT = encodeKey(new Uint8Array(32).fill(9));
+const BASE = `[interface]\nprivate_key = "${KEY}"\nwire = "wireguard"\naddress = ["100.80.0.1/10"]\n`;
+
+function fieldOf(text: string): string {
+  try {
+    parseConfigText(text);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.field;
+    throw e;
+  }
+  throw new Error('accepted');
+}
+
+describe('gateway config', () => {
+  test('defaults: exit auto, kill switch on, DNS through Quad9 via the exit, overlay for new devices', () => {
+    const c = parseConfigText(`${BASE}[gateway]\nlan = "br-lan"\nwan = "eth0"\n`);
+    expect(c.gateway).toEqual({
+      lan: 'br-lan', wan: 'eth0', exit: 'auto', killSwitch: 'on', dns: { enabled: true, upstream: DEFAULT_DNS_UPSTREAM },
+      dhcpRange: null, defaultPolicy: 'overlay', devices: [], table: DEFAULT_TABLE, mark: DEFAULT_MARK,
+    });
+    expect(c.exit).toBeNull();
+  });
+
+  test('devices by MAC (lower-cased) or IP, each with a policy', () => {
+    const c = parseConfigText(`${BASE}[gateway]\nlan = "lan0"\nwan = "wan0"\nexit = "${EXIT}"\ndhcp_range = "192.168.1.100,192.168.1.200,12h"
+[[gateway.device]]\nname = "tv"\nmac = "02:AA:00:00:00:01"\npolicy = "direct"
+[[gateway.device]]\nip = "192.168.1.9"\npolicy = "block"\n`);
+    expect(c.gateway?.exit).toBe(EXIT);
+    expect(c.gateway?.devices).toEqual([
+      { name: 'tv', mac: '02:aa:00:00:00:01', ip: null, policy: 'direct' },
+      { name: '192.168.1.9', mac: null, ip: '192.168.1.9', policy: 'block' },
+    ]);
+  });
+
+  test.each([
+    ['lan missing', '[gateway]\nwan = "eth0"\n', 'gateway.lan'],
+    ['same interfaces', '[gateway]\nlan = "eth0"\nwan = "eth0"\n', 'gateway.wan'],
+    ["Warren's own TUN", '[gateway]\nlan = "warren0"\nwan = "eth0"\n', 'gateway.lan'],
+    ['bad interface name', '[gateway]\nlan = "a b"\nwan = "eth0"\n', 'gateway.lan'],
+    ['bad exit', '[gateway]\nlan = "l"\nwan = "w"\nexit = "fastest"\n', 'gateway.exit'],
+    ['bad kill switch', '[gateway]\nlan = "l"\nwan = "w"\nkill_switch = "off"\n', 'gateway.kill_switch'],
+    ['resolver not IPv4', '[gateway]\nlan = "l"\nwan = "w"\ndns_upstream = ["dns.quad9.net"]\n', 'gateway.dns_upstream[0]'],
+    ['bad DHCP range', '[gateway]\nlan = "l"\nwan = "w"\ndhcp_range = "192.168.1.100"\n', 'gateway.dhcp_range'],
+    ['bad policy', '[gateway]\nlan = "l"\nwan = "w"\ndefault_policy = "vpn"\n', 'gateway.default_policy'],
+    ['device with mac and ip', '[gateway]\nlan = "l"\nwan = "w"\n[[gateway.device]]\nmac = "02:00:00:00:00:01"\nip = "192.168.1.2"\n', 'gateway.device[0]'],
+    ['bad mac', '[gateway]\nlan = "l"\nwan = "w"\n[[gateway.device]]\nmac = "02:00:00:00:01"\n', 'gateway.device[0].mac'],
+    ['unknown setting', '[gateway]\nlan = "l"\nwan = "w"\nvpn = true\n', 'gateway.vpn'],
+  ])('%s is refused naming the field', (_what, section, field) => {
+    expect(fieldOf(BASE + section)).toBe(field);
+  });
+});
+
+describe('exit config', () => {
+  test('an exit needs an explicit accept_risk, which explains why', () => {
+    let message = '';
+    try {
+      parseConfigText(`${BASE}[exit]\nenabled = true\nwan = "eth0"\n`);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('exit.accept_risk');
+    expect(message).toContain('responsible');
+  });
+
+  test('enabled with accept_risk: SMTP blocked by default, extra denies, rate cap', () => {
+    const c = parseConfigText(`${BASE}[exit]\nenabled = true\naccept_risk = true\nwan = "eth0"\ndeny = ["198.51.100.0/24"]\nrate_mbit = 50\n`);
+    expect(c.exit?.blockSmtp).toBe(true);
+    expect(c.exit?.deny).toHaveLength(1);
+    expect(c.exit?.rateMbit).toBe(50);
+  });
+
+  test('not enabled: no exit', () => {
+    expect(parseConfigText(`${BASE}[exit]\nenabled = false\n`).exit).toBeNull();
+  });
+
+  test.each([
+    ['no wan', '[exit]\nenabled = true\naccept_risk = true\n', 'exit.wan'],
+    ['bad deny', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\ndeny = ["everything"]\n', 'exit.deny[0]'],
+    ['negative rate', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\nrate_mbit = -1\n', 'exit.rate_mbit'],
+  ])('%s is refused naming the field', (_what, section, field) => {
+    expect(fieldOf(BASE + section)).toBe(field);
+  });
+});

@@ -1,0 +1,143 @@
+// Exit choice, the device's default route to the exit, and policy routing's commands.
+
+import { describe, expect, test } from 'bun:test';
+import { ExitChooser, STALE_MS, FIRST_CONTACT_MS, type ExitHost } from '../../../appliance/gateway/exit-choice.ts';
+import { applyRules, applyTunRoutes, removeRouting } from '../../../appliance/system/policy-routing.ts';
+import { dnsmasqConfig } from '../../../appliance/system/dnsmasq.ts';
+import type { Runner } from '../../../appliance/system/runner.ts';
+import { parsePrefix, type Prefix } from '../../../appliance/dataplane/packet/addr.ts';
+import type { Peer } from '../../../appliance/session/peer.ts';
+import { Device } from '../../../appliance/device.ts';
+import { parseConfigText } from '../../../appliance/config/load.ts';
+import { encodeKey } from '../../../appliance/config/schema.ts';
+import { generatePrivateKey, publicKeyOf } from '../../../appliance/noise/crypto.ts';
+
+const pfx = (s: string): Prefix => parsePrefix(s)!;
+
+function fakePeer(name: string, keyByte: number, allowed: string[] = []): Peer {
+  return { name, publicKey: new Uint8Array(32).fill(keyByte), allowedIps: allowed.map(pfx), lastReceivedMs: 0 } as unknown as Peer;
+}
+
+function host(peers: Peer[]): ExitHost & { changes: (string | null)[] } {
+  const h = {
+    peers,
+    exitPeer: null as Peer | null,
+    changes: [] as (string | null)[],
+    setExit(p: Peer | null) {
+      h.exitPeer = p;
+      h.changes.push(p?.name ?? null);
+    },
+  };
+  return h;
+}
+
+describe('exit choice', () => {
+  test('a named exit is used as soon as it is a peer, whatever else offers', () => {
+    const a = fakePeer('a', 1);
+    const b = fakePeer('b', 2);
+    const h = host([a, b]);
+    const c = new ExitChooser(encodeKey(b.publicKey), h);
+    c.offer(a.publicKey, true);
+    c.tick(1000);
+    expect(h.changes).toEqual(['b']);
+  });
+
+  test('auto: offers and 0.0.0.0/0 peers are candidates; a silent exit is replaced by one heard from', () => {
+    const a = fakePeer('a', 1);
+    const b = fakePeer('b', 2, ['0.0.0.0/0']);
+    const other = fakePeer('member', 3);
+    const h = host([a, b, other]);
+    const c = new ExitChooser('auto', h);
+    c.offer(a.publicKey, true);
+    expect(c.candidates().map((p) => p.name)).toEqual(['a', 'b']);
+    let now = 10_000;
+    c.tick(now);
+    const first = h.exitPeer!;
+    // The first choice never answers: after FIRST_CONTACT_MS the other gets its turn.
+    now += FIRST_CONTACT_MS + 1;
+    c.tick(now);
+    const second = h.exitPeer!;
+    expect(second).not.toBe(first);
+    second.lastReceivedMs = now;
+    now += 1000;
+    c.tick(now);
+    expect(h.exitPeer).toBe(second); // it answers: kept
+    // It goes silent, while the first one is now heard from.
+    first.lastReceivedMs = now + STALE_MS - 500;
+    now += STALE_MS + 1;
+    c.tick(now);
+    expect(h.exitPeer).toBe(first);
+    c.offer(a.publicKey, false); // a withdraws its offer
+    expect(c.candidates().map((p) => p.name)).toEqual(['b']);
+  });
+});
+
+describe('device with an exit', () => {
+  const secret = encodeKey(crypto.getRandomValues(new Uint8Array(32)));
+  const self = generatePrivateKey();
+  const exitKey = publicKeyOf(generatePrivateKey());
+  const memberKey = publicKeyOf(generatePrivateKey());
+  const config = parseConfigText(`[interface]\nname = "t0"\nprivate_key = "${encodeKey(self)}"\naddress = ["100.80.0.1/10"]\n[network]\nsecret = "${secret}"
+[[peer]]\nname = "exit"\npublic_key = "${encodeKey(exitKey)}"\nallowed_ips = ["100.80.0.2/32"]
+[[peer]]\nname = "member"\npublic_key = "${encodeKey(memberKey)}"\nallowed_ips = ["100.80.0.3/32"]\n`);
+  const routes: { prefix: string; slot: number }[][] = [];
+  const dev = new Device(config, {
+    sendMany: () => {},
+    tunWrite: () => true,
+    now: () => 1000,
+    sender: {
+      slots: 8,
+      setRoutes: (r: readonly { prefix: Prefix; slot: number }[]) => routes.push(r.map((x) => ({ prefix: `${x.prefix.bytes.join('.')}/${x.prefix.bits}`, slot: x.slot }))),
+      publish: () => {},
+      clearUnanswered: () => {},
+      close: () => {},
+    } as never,
+  });
+
+  test('setExit shares 0.0.0.0/0 → the exit with the data plane; members keep their /32', () => {
+    const exit = dev.peerByKey(exitKey)!;
+    dev.setExit(exit);
+    const last = routes.at(-1)!;
+    expect(last).toContainEqual({ prefix: '0.0.0.0/0', slot: exit.slot });
+    expect(last).toContainEqual({ prefix: '100.80.0.3/32', slot: dev.peerByKey(memberKey)!.slot });
+    expect(dev.exitPeer).toBe(exit);
+    dev.setExit(null);
+    expect(routes.at(-1)!.some((r) => r.prefix === '0.0.0.0/0')).toBe(false);
+  });
+});
+
+describe('policy routing', () => {
+  test('rules for the mark, resolvers and overlay sources; the table routes to the TUN; removal deletes until none is left', () => {
+    const calls: string[] = [];
+    let rulesLeft = 2;
+    const run: Runner = (argv) => {
+      const line = argv.join(' ');
+      calls.push(line);
+      if (line.startsWith('ip -4 rule del')) return { code: rulesLeft-- > 0 ? 0 : 2, stdout: '', stderr: '' };
+      return { code: 0, stdout: '', stderr: '' };
+    };
+    const p = { table: 5741, mark: 0x5741, resolvers: ['198.51.100.53'], self: ['100.80.0.1'] };
+    applyRules(run, p);
+    expect(calls.filter((c) => c.includes('rule add'))).toEqual([
+      'ip -4 rule add priority 5740 fwmark 0x5741 lookup main suppress_prefixlength 0',
+      'ip -4 rule add priority 5741 fwmark 0x5741 lookup 5741',
+      'ip -4 rule add priority 5742 iif lo to 198.51.100.53/32 lookup 5741',
+      'ip -4 rule add priority 5742 iif lo from 100.80.0.1/32 lookup 5741',
+    ]);
+    expect(calls).toContain('sysctl -qw net.ipv4.ip_forward=1');
+    calls.length = 0;
+    applyTunRoutes(run, p, 'wrn0');
+    expect(calls).toEqual(['ip -4 route replace default dev wrn0 table 5741', 'sysctl -qw net.ipv4.conf.wrn0.rp_filter=2']);
+    calls.length = 0;
+    rulesLeft = 3;
+    removeRouting(run, p);
+    expect(calls.filter((c) => c.includes('rule del')).length).toBe(3 + 3); // 3 deleted at the first priority, then one failing try per priority
+    expect(calls.at(-1)).toBe('ip -4 route flush table 5741');
+  });
+
+  test('dnsmasq: the LAN only, no resolv.conf, the configured resolvers, DHCP when asked', () => {
+    const text = dnsmasqConfig({ lan: 'br-lan', upstream: ['9.9.9.9'], dhcpRange: '192.168.1.100,192.168.1.200,12h', runDir: '/run/warren', log: () => {} });
+    for (const line of ['interface=br-lan', 'bind-dynamic', 'no-resolv', 'server=9.9.9.9', 'dhcp-range=192.168.1.100,192.168.1.200,12h']) expect(text.split('\n')).toContain(line);
+    expect(dnsmasqConfig({ lan: 'l', upstream: ['1.1.1.1'], dhcpRange: null, runDir: '/r', log: () => {} })).not.toContain('dhcp-range');
+  });
+});

@@ -1,0 +1,120 @@
+// The inet warren ruleset as text: the kill switch is the last LAN rule, device policy comes
+// first, DNS is redirected for overlay devices only, the exit denies its own networks and
+// private ranges, and a kept kill switch holds only what it must. (netns/nft-ruleset.test.ts
+// loads every variant into a real kernel.)
+
+import { describe, expect, test } from 'bun:test';
+import { buildRuleset, disjoint, type GatewayRules, type ExitRules } from '../../../appliance/system/nft.ts';
+import { parsePrefix, type Prefix } from '../../../appliance/dataplane/packet/addr.ts';
+import { ownSubnets, rulesetFor } from '../../../appliance/gateway/gateway.ts';
+import { parseConfigText } from '../../../appliance/config/load.ts';
+import { encodeKey } from '../../../appliance/config/schema.ts';
+
+const p = (s: string): Prefix => parsePrefix(s)!;
+export const GW: GatewayRules = {
+  tun: 'warren0', self: [p('100.80.0.1/10')], lan: 'br-lan', wan: 'eth0', mark: 0x5741, defaultPolicy: 'overlay', redirectDns: true,
+  devices: [
+    { name: 'tv', mac: '02:00:00:00:00:20', ip: null, policy: 'direct' },
+    { name: 'kid', mac: null, ip: '192.168.1.30', policy: 'block' },
+  ],
+};
+export const EXIT: ExitRules = { tun: 'warren0', wan: 'eth0', self: [p('100.80.0.2/10')], deny: [p('10.0.0.0/8'), p('10.1.2.0/24'), p('192.168.50.7/24')], blockSmtp: true, rateMbit: 0 };
+
+const chainOf = (text: string, name: string): string[] => {
+  const start = text.indexOf(`chain ${name} {`);
+  if (start < 0) return [];
+  return text.slice(start, text.indexOf('\n  }', start)).split('\n').slice(2).map((l) => l.trim());
+};
+
+describe('gateway ruleset', () => {
+  const text = buildRuleset({ gateway: GW, exit: null });
+
+  test('classification: blocked first, then explicit policies, then the default', () => {
+    const c = chainOf(text, 'mangle_prerouting');
+    expect(c[0]).toBe('iifname "br-lan" ether saddr @block_mac drop');
+    expect(c.at(-1)).toBe('iifname "br-lan" meta mark set 0x5741');
+    expect(text).toContain('set direct_mac { type ether_addr; elements = { 02:00:00:00:00:20 } }');
+    expect(text).toContain('set block_ip { type ipv4_addr; elements = { 192.168.1.30 } }');
+  });
+
+  test('the kill switch: after the two allowed paths, everything else from the LAN is dropped', () => {
+    const f = chainOf(text, 'filter_forward');
+    const killAt = f.indexOf('iifname "br-lan" drop');
+    expect(killAt).toBe(2);
+    expect(f[0]).toBe('iifname "br-lan" oifname "warren0" meta mark 0x5741 meta nfproto ipv4 accept');
+    expect(f[1]).toBe('iifname "br-lan" meta mark 0x5742 oifname "eth0" accept');
+    expect(f.slice(0, killAt).some((l) => l.includes('ip6'))).toBe(false); // no IPv6 path out
+  });
+
+  test('DNS of overlay devices is redirected to the appliance; the appliance never sends DNS or overlay-sourced packets out of the WAN', () => {
+    expect(chainOf(text, 'nat_prerouting')).toEqual([
+      'iifname "br-lan" meta mark 0x5741 meta nfproto ipv4 udp dport 53 redirect to :53',
+      'iifname "br-lan" meta mark 0x5741 meta nfproto ipv4 tcp dport 53 redirect to :53',
+    ]);
+    expect(chainOf(text, 'filter_output')).toContain('oifname "eth0" meta l4proto { tcp, udp } th dport 53 drop');
+    expect(chainOf(text, 'filter_output')).toContain('oifname "eth0" meta nfproto ipv4 ip saddr @self4 drop');
+    expect(text).toContain('set self4 { type ipv4_addr; elements = { 100.80.0.1 } }');
+  });
+
+  test('SNAT to the overlay address (connections survive a restart); direct devices masquerade to the WAN', () => {
+    expect(chainOf(text, 'nat_postrouting')).toEqual([
+      'oifname "warren0" meta mark 0x5741 meta nfproto ipv4 snat ip to 100.80.0.1',
+      'oifname "eth0" meta mark 0x5742 masquerade',
+    ]);
+  });
+
+  test('default policy block and direct', () => {
+    expect(chainOf(buildRuleset({ gateway: { ...GW, defaultPolicy: 'block' }, exit: null }), 'mangle_prerouting').at(-1)).toBe('iifname "br-lan" drop');
+    expect(chainOf(buildRuleset({ gateway: { ...GW, defaultPolicy: 'direct' }, exit: null }), 'mangle_prerouting').at(-1)).toBe('iifname "br-lan" meta mark set 0x5742');
+  });
+
+  test('kept kill switch: classification, the drop and direct NAT; no path into the TUN, no DNS redirect', () => {
+    const kept = buildRuleset({ gateway: GW, exit: EXIT, killSwitchOnly: true });
+    expect(chainOf(kept, 'filter_forward')).toEqual(['iifname "br-lan" meta mark 0x5742 oifname "eth0" accept', 'iifname "br-lan" drop']);
+    expect(kept).not.toContain('redirect');
+    expect(kept).not.toContain('warren0');
+    expect(chainOf(kept, 'nat_postrouting')).toEqual(['oifname "eth0" meta mark 0x5742 masquerade']);
+  });
+
+  test('names that are not interface names are refused', () => {
+    expect(() => buildRuleset({ gateway: { ...GW, lan: 'x"; flush ruleset; "' }, exit: null })).toThrow(RangeError);
+  });
+});
+
+describe('exit ruleset', () => {
+  const text = buildRuleset({ gateway: null, exit: EXIT });
+
+  test('denied networks are merged into disjoint intervals', () => {
+    expect(text).toContain('set exit_deny4 { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 192.168.50.0/24 } }');
+    expect(disjoint([p('10.0.0.0/8'), p('10.0.0.0/8'), p('10.9.0.0/16'), p('11.0.0.0/8')])).toEqual(['10.0.0.0/8', '11.0.0.0/8']);
+  });
+
+  test('members reach the WAN only, not the denied networks, not SMTP, not the exit itself', () => {
+    const f = chainOf(text, 'filter_forward');
+    expect(f).toEqual([
+      'iifname "warren0" ip daddr @exit_deny4 drop',
+      'iifname "warren0" ip6 daddr @exit_deny6 drop',
+      'iifname "warren0" tcp dport 25 drop',
+      'iifname "warren0" oifname "eth0" accept',
+      'iifname "warren0" drop',
+    ]);
+    expect(chainOf(text, 'filter_input')).toContain('iifname "warren0" meta nfproto ipv4 ip daddr != @self4 drop');
+    expect(chainOf(text, 'nat_postrouting')).toEqual(['iifname "warren0" oifname "eth0" masquerade']);
+  });
+
+  test('a rate cap becomes a limit in kbytes/s', () => {
+    expect(buildRuleset({ gateway: null, exit: { ...EXIT, rateMbit: 8 } })).toContain('limit rate over 977 kbytes/second drop');
+  });
+
+  test("rulesetFor: the exit denies private ranges, link-local, the overlay and every subnet it is on, never its TUN's", () => {
+    const key = encodeKey(new Uint8Array(32).fill(3));
+    const config = parseConfigText(`[interface]\nname = "wrn0"\nprivate_key = "${key}"\nwire = "wireguard"\naddress = ["100.80.0.2/10"]\n[exit]\nenabled = true\naccept_risk = true\nwan = "eth0"\n`);
+    const ifs = {
+      eth0: [{ address: '203.0.113.20', netmask: '255.255.255.240', family: 'IPv4', mac: '', internal: false, cidr: '203.0.113.20/28' }],
+      wrn0: [{ address: '100.80.0.2', netmask: '255.192.0.0', family: 'IPv4', mac: '', internal: false, cidr: '100.80.0.2/10' }],
+    } as unknown as Parameters<typeof ownSubnets>[1];
+    const deny = rulesetFor(config, ifs).exit!.deny.map((d) => `${d.bytes.join('.')}/${d.bits}`);
+    for (const want of ['203.0.113.20/28', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10', '127.0.0.0/8']) expect(deny).toContain(want);
+    expect(ownSubnets('wrn0', ifs).map((x) => x.bits)).toEqual([28]);
+  });
+});
