@@ -1,53 +1,91 @@
-// The lab: two homes and an "internet" in network namespaces, with Warren appliances that meet
-// through a DHT of the lab's own, up until Ctrl-C.
+// The lab: a whole home network in namespaces, up until Ctrl-C (README's first command).
 //
-//   ns <lab>-a (home A, 10.77.1.2) ──── ns <lab>-inet (10.77.1.1 | 10.77.2.1: routes, 8 DHT nodes) ──── ns <lab>-b (home B, 10.77.2.2)
+//   LAN devices (client, tv, blocked; no Warren) ── home appliance (gateway) ── home NAT router ──┐
+//                                                                                                 inet: web server, DNS server, 8 DHT nodes
+//   exit appliance (another home, with a LAN of its own) ─────────────────────────────────────────┘
 //
-// Appliance A runs `warren init`, B `warren join` with A's invite, each approves the other; no
-// config names the other appliance: they find each other on the DHT (encrypted, signed records)
-// and talk on the native wire. Nothing here touches the root namespace's routes, rules or
-// nftables; Ctrl-C (or SIGTERM) stops every process by PID and deletes the namespaces.
+// The exit runs `warren init`, the home `warren join` with its invite, and each approves the
+// other; neither config names the other: they meet on the lab's own DHT (encrypted, signed
+// records), the home picks the member that offers an exit, and every LAN device's traffic leaves
+// from the exit's address. Nothing here touches the root namespace's routes, rules or nftables;
+// Ctrl-C (or SIGTERM) stops every process by PID and deletes the namespaces.
 
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Lab, waitFor } from '../test/netns/lib/netns.ts';
-import { buildHomes, makeNetwork, startMember, WARREN } from '../test/netns/lib/homes.ts';
+import { startWarren, type WarrenNode } from '../test/netns/lib/warren.ts';
+import { startLabDht } from '../test/netns/lib/dht-lab.ts';
+import { ADDR, EXIT_PORT, HOME_PORT, MAC, buildGatewayLab, curlFrom } from '../test/netns/lib/gateway-lab.ts';
+import { WARREN } from '../test/netns/lib/homes.ts';
+
+const DHT_HOST = '198.51.100.200';
+const LAB_RANGES = ['203.0.113.0/24', '198.51.100.0/24', '10.0.0.0/24', '192.168.0.0/16'];
 
 const lab = await Lab.create('lab');
-const homes = await buildHomes(lab);
-const { nsA, nsB, nsI } = homes;
-const { dirA, dirB, invite } = await makeNetwork(lab, homes, 'family');
-const start = (name: string, ns: string, dir: string, port: number) => startMember(lab, homes, name, ns, dir, port, 2);
-const [a, b] = await Promise.all([start('a', nsA, dirA, 40001), start('b', nsB, dirB, 40002)]);
-interface PeerView {
-  allowedIps: string[];
-  handshakes: number;
-}
-const overlayOf = async (n: typeof a) => {
-  const p = await waitFor(`${n.ns} to find its peer`, async () => ((await n.status()).peers as PeerView[]).find((x) => x.handshakes > 0), { timeoutMs: 30_000, intervalMs: 200 });
-  return p.allowedIps[0]?.split('/')[0] ?? '?';
-};
-const [overlayB, overlayA] = [await overlayOf(a), await overlayOf(b)];
-console.log(`
-Warren lab is up: two homes, an "internet" with 8 DHT nodes, and two appliances that found each
-other through the DHT (given only an invite) and talk on the native wire.
+const g = await buildGatewayLab(lab);
+await lab.exec(g.ns.inet, ['ip', 'addr', 'add', `${DHT_HOST}/32`, 'dev', 'lo']);
+const dht = await startLabDht(lab, g.ns.inet, { host: DHT_HOST, nodes: 8, labRanges: LAB_RANGES });
 
-  home A: namespace ${nsA}, overlay ${overlayA}, UDP 10.77.1.2:40001, data ${dirA}
-  home B: namespace ${nsB}, overlay ${overlayB}, UDP 10.77.2.2:40002, data ${dirB}
-  invite: ${invite}
+// The household: the exit's owner creates the network, the home joins with the invite.
+const cli = async (ns: string, args: string[], stdin?: string) => (await lab.exec(ns, [WARREN, ...args], { stdin })).stdout;
+const dirExit = join(lab.tmpDir, 'exit-data');
+const dirHome = join(lab.tmpDir, 'home-data');
+mkdirSync(dirExit);
+mkdirSync(dirHome);
+await cli(g.ns.exit, ['init', '--name', 'family', '--data', dirExit]);
+const invite = (await cli(g.ns.exit, ['invite', '--data', dirExit])).match(/warren1:[a-z0-9]+/)?.[0] ?? '';
+await cli(g.ns.home, ['join', invite, '--data', dirHome]);
+const keyOf = async (ns: string, dir: string) => (await cli(ns, ['pubkey'], await Bun.file(join(dir, 'private.key')).text())).trim();
+const [keyExit, keyHome] = [await keyOf(g.ns.exit, dirExit), await keyOf(g.ns.home, dirHome)];
+await cli(g.ns.exit, ['approve', keyHome, '--data', dirExit]);
+await cli(g.ns.home, ['approve', keyExit, '--data', dirHome]);
+
+const discovery = { bootstrap: dht.bootstrap, lab_ranges: LAB_RANGES, lookup_interval: 2 };
+const env = { WARREN_LAB: '1' };
+const exit = await startWarren(lab, g.ns.exit, {
+  name: 'exit', privateKeyPath: join(dirExit, 'private.key'), listenPort: EXIT_PORT, addresses: [], wire: 'native', env,
+  sections: { network: { file: join(dirExit, 'network.toml') }, discovery, exit: { enabled: true, accept_risk: true, wan: 'wan0' } },
+});
+const home = await startWarren(lab, g.ns.home, {
+  name: 'home', privateKeyPath: join(dirHome, 'private.key'), listenPort: HOME_PORT, addresses: [], wire: 'native', env,
+  sections: {
+    network: { file: join(dirHome, 'network.toml') },
+    discovery,
+    gateway: {
+      lan: 'lan0', wan: 'wan0', exit: 'auto', dns_upstream: [ADDR.dns],
+      device: [{ name: 'tv', mac: MAC.tv, policy: 'direct' }, { name: 'blocked', mac: MAC.blocked, policy: 'block' }],
+    },
+  },
+});
+await waitFor('the LAN client to reach the web through the exit', async () => (await curlFrom(lab, g.ns.client, `http://${ADDR.web}/`)) === `client=${ADDR.exitPublic}`, { timeoutMs: 60_000, intervalMs: 500 });
+
+const ex = (ns: string) => `ip netns exec ${ns}`;
+console.log(`
+Warren lab is up: a home whose appliance routes every LAN device through an exit appliance in
+another home. They met on the lab's own DHT, given only an invite.
+
+  LAN client  ${g.ns.client} (${ADDR.client}, no Warren installed)
+  home        ${g.ns.home} (LAN lan0 ${ADDR.homeLan}, WAN wan0 ${ADDR.homeWan}, behind NAT router ${g.ns.router} = ${ADDR.routerPublic})
+  exit        ${g.ns.exit} (public ${ADDR.exitPublic})
+  internet    ${g.ns.inet} (web ${ADDR.web}, DNS ${ADDR.dns}, DHT ${DHT_HOST})
+  invite      ${invite}
 
 Try, in another terminal (as root):
-  ip netns exec ${nsA} ping ${overlayB}
-  ip netns exec ${nsB} ping ${overlayA}
-  ip netns exec ${nsA} ${WARREN} status --socket ${a.socketPath}
-  ip netns exec ${nsB} ${WARREN} status --json --socket ${b.socketPath}
-  ip netns exec ${nsA} ${WARREN} members --data ${dirA}
-  ip netns exec ${nsI} tcpdump -ni any udp port 40001    # random-looking bytes only
+  ${ex(g.ns.client)} curl -s http://${ADDR.web}/    # expect: client=${ADDR.exitPublic} (the exit, not the home's ${ADDR.routerPublic})
+  ${ex(g.ns.tv)} curl -s http://${ADDR.web}/    # expect: client=${ADDR.routerPublic} (the tv is set to "direct")
+  ${ex(g.ns.client)} dig +short @${ADDR.hardcodedDns} example.test    # a hard-coded resolver: answered through the exit
+  tail -f ${g.dnsLog}    # who asked the internet's DNS: only ${ADDR.exitPublic}
+  ${ex(g.ns.home)} ${WARREN} status --socket ${home.socketPath}
+  ${ex(g.ns.home)} ${WARREN} status --json --socket ${home.socketPath}
+  ${ex(g.ns.home)} tcpdump -ni wan0    # the home's WAN: random-looking UDP only
 
 Logs: ${lab.artifactsDir}
 
 Ctrl-C stops the appliances and the DHT and removes the namespaces.`);
 
 // Stay up; the Lab's SIGINT/SIGTERM handlers clean up and exit. An appliance that dies ends the lab.
-const died = await Promise.race([a.proc.exited.then((c) => ['a', c] as const), b.proc.exited.then((c) => ['b', c] as const)]);
-console.error(`appliance ${died[0]} exited with ${died[1]}; log tail:\n${(died[0] === 'a' ? a : b).proc.logTail()}`);
+const nodes: [string, WarrenNode][] = [['home', home], ['exit', exit]];
+const died = await Promise.race(nodes.map(([name, n]) => n.proc.exited.then((c) => [name, c, n] as const)));
+console.error(`appliance ${died[0]} exited with ${died[1]}; log tail:\n${died[2].proc.logTail()}`);
 await lab.cleanup();
 process.exit(1);
