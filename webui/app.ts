@@ -8,7 +8,7 @@ import type { AdminApi } from './api.ts';
 import type { AdminDeps } from './deps.ts';
 import { html, htmlResponse } from './html.ts';
 import { auth } from './plugins/auth.ts';
-import { csrf } from './plugins/csrf.ts';
+import { csrf, RefusedError } from './plugins/csrf.ts';
 import { DEFAULT_LIMITS, FailureLimiter, rateLimit, type LimiterOptions } from './plugins/rate-limit.ts';
 import { securityHeaders } from './plugins/security-headers.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -78,6 +78,7 @@ export function buildApp(deps: AdminDeps, log: (line: string) => void) {
       }
       if (code === 'NOT_FOUND') return failure(request, 404, 'There is no such page here.');
       if (code === 'PARSE') return failure(request, 400, 'The request could not be read. Reload the page and try again.');
+      if (error instanceof RefusedError) return failure(request, error.status, error.message);
       if (typeof code === 'number') return; // thrown status(…): its own text stands
       log(`webui: ${request.method} ${new URL(request.url).pathname}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       return failure(request, 500, 'Warren could not do that just now. Try again; if it keeps failing, download a support bundle from Diagnostics.');

@@ -5,7 +5,7 @@
 //    or by a plain form as the hidden field `_csrf`, compared in constant time. Login and
 //    first-run forms carry the token of an anonymous session (see sessions.ts).
 
-import { Elysia, status } from 'elysia';
+import { Elysia } from 'elysia';
 import type { AdminDeps } from '../deps.ts';
 import { csrfMatches } from '../sessions.ts';
 import { findSession } from './auth.ts';
@@ -14,6 +14,17 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const CSRF_HEADER = 'x-csrf-token';
 export const CSRF_FIELD = '_csrf';
 const REFUSED = 'This form has expired or did not come from this admin page. Reload the page and try again.';
+
+/** Thrown to refuse a request before its handler; app.ts answers with `status` and the message. */
+export class RefusedError extends Error {
+  override readonly name = 'RefusedError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 function crossSite(request: Request): boolean {
   const site = request.headers.get('sec-fetch-site');
@@ -39,6 +50,6 @@ export function csrf(deps: AdminDeps) {
   return new Elysia({ name: 'warren-csrf' }).onTransform({ as: 'global' }, ({ request, body }) => {
     if (SAFE_METHODS.has(request.method)) return;
     const session = findSession(deps, request);
-    if (crossSite(request) || !session || !csrfMatches(session, submittedToken(request, body))) throw status(403, REFUSED);
+    if (crossSite(request) || !session || !csrfMatches(session, submittedToken(request, body))) throw new RefusedError(403, REFUSED);
   });
 }

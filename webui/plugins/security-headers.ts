@@ -1,5 +1,5 @@
 // Response headers for every answer, errors included: a CSP that allows only our own files (no
-// inline script or style anywhere, no framing), no MIME sniffing, no referrer, and no caching of
+// inline script or style anywhere, no framing), no MIME sniffing, no referrer to other sites, and no caching of
 // anything but /static (set there).
 
 import { Elysia } from 'elysia';
@@ -10,7 +10,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CSP,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with form posts,
+  // and the CSRF check needs the real origin.
+  'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',

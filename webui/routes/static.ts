@@ -17,6 +17,7 @@ function load(path: string, type: string): StaticFile {
 export const STATIC_FILES: Readonly<Record<string, () => StaticFile>> = {
   '/static/app.css': () => load(join(import.meta.dir, '../static/app.css'), 'text/css; charset=utf-8'),
   '/static/app.js': () => load(join(import.meta.dir, '../static/app.js'), 'text/javascript; charset=utf-8'),
+  '/static/favicon.svg': () => load(join(import.meta.dir, '../static/favicon.svg'), 'image/svg+xml'),
   '/static/htmx.js': () => load(Bun.resolveSync('htmx.org/dist/htmx.min.js', import.meta.dir), 'text/javascript; charset=utf-8'),
   '/static/sse.js': () => load(Bun.resolveSync('htmx-ext-sse/sse.js', import.meta.dir), 'text/javascript; charset=utf-8'),
 };

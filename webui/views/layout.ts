@@ -51,8 +51,8 @@ export function layout(opts: PageOptions, body: Renderable): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="htmx-config" content="${HTMX_CONFIG}">
-<meta name="referrer" content="no-referrer">
 <title>${opts.title} · Warren</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/app.css">
 <script src="/static/htmx.js" defer></script>
 <script src="/static/sse.js" defer></script>
