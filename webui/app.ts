@@ -1,4 +1,5 @@
-// The LAN web admin, wired: security headers → sign-in gate → CSRF → login rate limit → routes.
+// The LAN web admin, wired: security headers → Host check → sign-in gate → CSRF → login rate
+// limit → routes.
 // `createAdmin` binds only the hostname it is given (the appliance's LAN address, or loopback in
 // tests) — never 0.0.0.0 — and reaches the appliance only through the AdminApi it is handed.
 
@@ -9,6 +10,7 @@ import type { AdminDeps } from './deps.ts';
 import { html, htmlResponse } from './html.ts';
 import { auth } from './plugins/auth.ts';
 import { csrf, RefusedError } from './plugins/csrf.ts';
+import { DEFAULT_HOSTNAMES, hostCheck } from './plugins/host-check.ts';
 import { DEFAULT_LIMITS, FailureLimiter, rateLimit, type LimiterOptions } from './plugins/rate-limit.ts';
 import { securityHeaders } from './plugins/security-headers.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -36,6 +38,8 @@ export interface AdminOptions {
   limits?: LimiterOptions;
   sessions?: SessionLimits;
   sampler?: SamplerOptions;
+  /** Names besides `hostname` that browsers may use for the admin (default: warren.local). */
+  allowedHostnames?: string[];
   /** Where unexpected errors are reported (default: stderr). */
   log?: (line: string) => void;
 }
@@ -62,9 +66,10 @@ function failure(request: Request, status: number, message: string): Response {
   return htmlResponse(errorPage(status, message), status);
 }
 
-export function buildApp(deps: AdminDeps, log: (line: string) => void) {
+export function buildApp(deps: AdminDeps, hostnames: readonly string[], log: (line: string) => void) {
   return new Elysia({ serve: { maxRequestBodySize: MAX_BODY_BYTES } })
     .use(securityHeaders())
+    .use(hostCheck(hostnames))
     .use(auth(deps))
     .use(csrf(deps))
     .use(rateLimit(deps))
@@ -106,7 +111,7 @@ export function createAdmin(opts: AdminOptions): Admin {
     sampler: new ThroughputSampler(opts.api, now, opts.sampler ?? DEFAULT_SAMPLER),
     now,
   };
-  const app = buildApp(deps, log);
+  const app = buildApp(deps, [opts.hostname, ...(opts.allowedHostnames ?? DEFAULT_HOSTNAMES)], log);
   app.listen({ hostname: opts.hostname, port: opts.port });
   const server = app.server;
   if (!server) throw new Error(`webui: could not listen on ${opts.hostname}:${opts.port}`);

@@ -29,7 +29,7 @@ export function deviceCard(d: LanDevice, peers: readonly AdminPeer[], message: H
     ${POLICIES.map(([value, label]) => html`<option value="${value}"${d.policy === value ? ' selected' : ''}>${label}</option>`)}
   </select></label>
   <label>Exit <select name="exit"${d.policy === 'overlay' ? '' : ' disabled'}>${exitOptions(peers, d.exit)}</select></label>
-  <span class="policy-state policy-${d.policy}">${d.policy}</span>
+  <span class="policy-state policy-${d.policy}">Now: ${POLICIES.find(([value]) => value === d.policy)?.[1] ?? d.policy}</span>
   ${message ?? ''}
 </form>`;
 }

@@ -1,5 +1,6 @@
 // The admin listens only on the address it is given: the LAN address on the appliance, a
-// loopback address here. Another address of the same machine gets no answer.
+// loopback address here. Another address of the same machine gets no answer, and a request
+// that names another host (a DNS-rebinding page) is refused.
 
 import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdmin } from '../../../webui/app.ts';
 import { FakeAdminApi } from '../../../webui/fake-api.ts';
+import { hostOf } from '../../../webui/plugins/host-check.ts';
 import { startAdmin, type Harness } from './harness.ts';
 
 let h: Harness | undefined;
@@ -24,6 +26,20 @@ describe('listening', () => {
       error = e;
     }
     expect(String((error as { code?: string } | null)?.code ?? error)).toMatch(/ConnectionRefused|ECONNREFUSED/);
+  });
+
+  test('a request naming another host (DNS rebinding) gets 421; warren.local is fine', async () => {
+    const url = `${h?.admin.url ?? ''}/setup`;
+    const rebound = await fetch(url, { redirect: 'manual', headers: { host: `evil.example:${h?.admin.port}` } });
+    expect(rebound.status).toBe(421);
+    expect(await rebound.text()).toContain('only at http://127.0.0.2/ or http://warren.local/');
+    expect((await fetch(url, { redirect: 'manual', headers: { host: 'warren.local' } })).status).toBe(200);
+    expect((await fetch(url, { redirect: 'manual', headers: { host: 'WARREN.local:80' } })).status).toBe(200);
+  });
+
+  test('the host of a Host header', () => {
+    expect(['192.168.8.1:8080', 'warren.local', '[fd00::1]:80', '[fd00::1]', 'fd00::1', '', '[broken'].map((x) => hostOf(x))).toEqual(['192.168.8.1', 'warren.local', 'fd00::1', 'fd00::1', 'fd00::1', '', '']);
+    expect(hostOf(null)).toBe('');
   });
 
   test('a wildcard address is refused before anything listens', () => {
