@@ -17,13 +17,15 @@ import type { OutboundInit } from './dataplane/outbound-protocol.ts';
 import { deriveWireKeys } from './wire/keys.ts';
 import { DiscoveryService } from './discovery/service.ts';
 import { identitySeed } from './discovery/identity.ts';
-import type { MemberRecord } from './discovery/record.ts';
+import { MAX_ENDPOINTS, type Endpoint as RecordEndpoint, type MemberRecord } from './discovery/record.ts';
+import { acceptSubnets, syncSubnetRoutes } from './gateway/sites.ts';
+import type { Peer } from './session/peer.ts';
 import { SharedDhtSocket, looksLikeKrpc } from './discovery/shared-socket.ts';
 import { Membership } from './network/membership.ts';
-import { parseEndpoint, type Endpoint } from './dataplane/packet/addr.ts';
+import { formatIp, parseEndpoint, parsePrefix, type Endpoint, type Prefix } from './dataplane/packet/addr.ts';
 import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
-import { GatewayController } from './gateway/gateway.ts';
+import { GatewayController, ownSubnets } from './gateway/gateway.ts';
 import { ExitChooser } from './gateway/exit-choice.ts';
 
 const TICK_MS = 100;
@@ -151,12 +153,19 @@ export async function runDaemon(config: Config): Promise<void> {
   let ticks = 0;
   const timer = setInterval(() => {
     dev.tick();
-    if (exits && ++ticks % 10 === 0) exits.tick(performance.timeOrigin + performance.now());
+    if (++ticks % 10 !== 0) return;
+    exits?.tick(performance.timeOrigin + performance.now());
+    // A member revoked while connected is dropped at once (the file is re-read only when it changed).
+    if (membership && ticks % 20 === 0) {
+      const revoked = new Set(membership.revoked());
+      for (const p of [...dev.peers]) if (revoked.has(encodeKey(p.publicKey))) dev.removePeer(p);
+    }
   }, TICK_MS);
   const control = startControlServer(config.control.socket, {
     shutdown: () => void shutdown(0),
     status: () => ({
       interface: tun.name,
+      interfaceAddresses: ifc.addresses.map(formatPrefix),
       wire: dev.wire.kind,
       network: config.network?.name ?? null,
       publicKey: encodeKey(dev.identity.publicKey),
@@ -229,13 +238,14 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
     const keyText = encodeKey(r.staticKey);
     if (Buffer.from(r.staticKey).equals(Buffer.from(self)) || !membership.admits(r.staticKey)) return;
     exits?.offer(r.staticKey, r.offers.exit);
-    const ep = r.endpoints.map((e) => parseEndpoint(`${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}`)).find((e) => e?.family === 4) ?? null;
+    const ep = r.endpoints.filter((e) => e.kind !== 'subnet').map((e) => parseEndpoint(`${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}`)).find((e) => e?.family === 4) ?? null;
     let peer = dev.peerByKey(r.staticKey);
     if (!peer) {
       const pc = membership.peerConfig(r.staticKey, knownKeys(dev));
       peer = dev.addPeer(pc) ?? undefined;
       if (peer) log(`discovery: member ${keyText.slice(0, 8)}… at ${pc.allowedIps.map(formatPrefix).join(' ')}, endpoints ${r.endpoints.map((e) => `${e.ip}:${e.port}`).join(' ')}`);
     }
+    if (peer) shareSubnets(peer, r.endpoints.filter((e) => e.kind === 'subnet').map((e) => parsePrefix(`${e.ip}/${e.port}`)).filter((p) => p !== null));
     // Once a member's tunnel socket has been seen from outside (its announce), that address is
     // the candidate: its record's LAN addresses do not reach it through a NAT.
     const seenAt = observed.get(keyText);
@@ -255,11 +265,26 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
       });
     }
   };
+  /** A member's shared LANs (site-to-site), unless they clash with ours or another member's. */
+  const shareSubnets = (peer: Peer, offered: Prefix[]): void => {
+    const local = [...ownSubnets(tunName, networkInterfaces()), ...config.interface.advertise];
+    const taken = dev.peers.filter((p) => p !== peer).flatMap((p) => [...p.allowedIps, ...p.subnets]);
+    const { accepted, refused } = acceptSubnets(offered, local, taken);
+    const before = peer.subnets;
+    if (!dev.setSubnets(peer, accepted)) return;
+    for (const x of refused) log(`site: ${peer.name} shares ${formatPrefix(x)}, which overlaps a network here; not routed`);
+    try {
+      syncSubnetRoutes(systemRunner, tunName, before, accepted);
+      if (accepted.length) log(`site: ${peer.name} shares ${accepted.map(formatPrefix).join(' ')}`);
+    } catch (e) {
+      log(`site: ${(e as Error).message}`);
+    }
+  };
   const service: DiscoveryService = new DiscoveryService({
     secret: config.network!.secret,
     staticKey: self,
     identitySeed: identitySeed(config.interface.privateKey),
-    endpoints: () => ownEndpoints(udpPort, tunName),
+    endpoints: () => ownEndpoints(udpPort, tunName, config.interface.advertise),
     offers: { relay: false, exit: config.exit !== null },
     dht: { bootstrap: d.bootstrap ?? undefined, labRanges: d.labRanges, socket: dhtSocket },
     lookupIntervalMs: d.lookupInterval * 1000,
@@ -275,11 +300,11 @@ function knownKeys(dev: Device): Uint8Array[] {
 }
 
 /** This node's candidate endpoints: every IPv4 address of its other interfaces, at the tunnel's UDP port. */
-function ownEndpoints(port: number, tunName: string): { ip: string; port: number; kind: 'lan' }[] {
-  const out: { ip: string; port: number; kind: 'lan' }[] = [];
+function ownEndpoints(port: number, tunName: string, advertise: readonly Prefix[]): RecordEndpoint[] {
+  const out: RecordEndpoint[] = advertise.map((p) => ({ ip: formatIp(p.bytes), port: p.bits, kind: 'subnet' as const }));
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
     if (name === tunName) continue;
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) out.push({ ip: a.address, port, kind: 'lan' });
   }
-  return out.slice(0, 8);
+  return out.slice(0, MAX_ENDPOINTS);
 }

@@ -79,6 +79,9 @@ export class Device {
   readonly wire: Wire;
   private readonly byKey = new Map<string, Peer>();
   private exit: Peer | null = null;
+  /** Data-plane slots: the next never used, and those of removed peers (reused first). */
+  private nextSlot = 0;
+  private readonly freeSlots: number[] = [];
   private readonly routes = new RouteTable<Peer>();
   private readonly indices: IndexTable<IndexEntry>;
   private readonly cookies: CookieChecker;
@@ -126,7 +129,7 @@ export class Device {
   addPeer(pc: PeerConfig): Peer | null {
     if (this.byKey.has(keyId(pc.publicKey))) return null;
     const sender = this.seams.sender;
-    if (sender && this.peers.length >= sender.slots) {
+    if (sender && this.freeSlots.length === 0 && this.nextSlot >= sender.slots) {
       this.log(`peer ${pc.name}: not added, the data plane holds ${sender.slots} peers`);
       return null;
     }
@@ -134,7 +137,7 @@ export class Device {
     // The native wire mixes the network's PSK into every handshake: only members complete one.
     const psk = this.networkPsk ? combinePsk(this.networkPsk, pc.presharedKey) : pc.presharedKey;
     const peer = new Peer(pc.name, pc.publicKey, psk, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, this.seams.now);
-    peer.slot = this.peers.length;
+    peer.slot = this.freeSlots.shift() ?? this.nextSlot++;
     this.peers.push(peer);
     this.byKey.set(keyId(pc.publicKey), peer);
     for (const prefix of pc.allowedIps) this.routes.insert(prefix, peer);
@@ -164,10 +167,48 @@ export class Device {
     this.log(peer ? `exit: ${peer.name}` : 'exit: none');
   }
 
+  /**
+   * The LANs a member shares (site-to-site): routed to it, and accepted from it, like its allowed
+   * IPs. The caller has checked they clash with nothing here. Returns whether anything changed.
+   */
+  setSubnets(peer: Peer, subnets: Prefix[]): boolean {
+    const text = (l: Prefix[]) => l.map((x) => `${x.bytes.join('.')}/${x.bits}`).sort().join(' ');
+    if (text(peer.subnets) === text(subnets) || this.byKey.get(keyId(peer.publicKey)) !== peer) return false;
+    for (const prefix of peer.subnets) if (this.routes.lookupPrefix(prefix) === peer) this.routes.delete(prefix);
+    peer.subnets = subnets;
+    for (const prefix of subnets) this.routes.insert(prefix, peer);
+    this.shareRoutes();
+    return true;
+  }
+
   private shareRoutes(): void {
-    const routes = this.peers.flatMap((p) => p.allowedIps.filter((prefix) => !(this.exit && prefix.family === 4 && prefix.bits === 0)).map((prefix) => ({ prefix, slot: p.slot })));
+    const routes = this.peers.flatMap((p) => [...p.allowedIps, ...p.subnets].filter((prefix) => !(this.exit && prefix.family === 4 && prefix.bits === 0)).map((prefix) => ({ prefix, slot: p.slot })));
     if (this.exit) routes.push({ prefix: DEFAULT_V4, slot: this.exit.slot });
     this.seams.sender?.setRoutes(routes);
+  }
+
+  /**
+   * Removes a peer (revoked): its routes, its sessions and their keys (wiped), its pending
+   * handshake, its slot in the data plane. Packets from it no longer authenticate; a handshake
+   * from its key meets `admitInitiator` again (which refuses a revoked key).
+   */
+  removePeer(peer: Peer): boolean {
+    const id = keyId(peer.publicKey);
+    if (this.byKey.get(id) !== peer) return false;
+    if (this.exit === peer) this.setExit(null);
+    this.byKey.delete(id);
+    this.routes.removeValue(peer);
+    const i = this.peers.indexOf(peer);
+    if (i >= 0) this.peers.splice(i, 1);
+    if (peer.handshake) this.handshakes.abandon(peer);
+    for (const kp of [peer.current, peer.previous, peer.next]) this.handshakes.retire(kp);
+    peer.current = peer.previous = peer.next = null;
+    peer.staged = [];
+    this.publish(peer); // the data plane holds no keys for the slot any more
+    this.freeSlots.push(peer.slot);
+    this.shareRoutes();
+    this.log(`peer ${peer.name}: removed`);
+    return true;
   }
 
   peerByKey(publicKey: Uint8Array): Peer | undefined {

@@ -44,6 +44,7 @@ const discovery = { bootstrap: dht.bootstrap, lab_ranges: LAB_RANGES, lookup_int
 const env = { WARREN_LAB: '1' };
 const exit = await startWarren(lab, g.ns.exit, {
   name: 'exit', privateKeyPath: join(dirExit, 'private.key'), listenPort: EXIT_PORT, addresses: [], wire: 'native', env,
+  interfaceExtra: { advertise: ['192.168.50.0/24'] }, // its LAN, shared with the members (site-to-site)
   sections: { network: { file: join(dirExit, 'network.toml') }, discovery, exit: { enabled: true, accept_risk: true, wan: 'wan0' } },
 });
 const home = await startWarren(lab, g.ns.home, {
@@ -58,6 +59,8 @@ const home = await startWarren(lab, g.ns.home, {
   },
 });
 await waitFor('the LAN client to reach the web through the exit', async () => (await curlFrom(lab, g.ns.client, `http://${ADDR.web}/`)) === `client=${ADDR.exitPublic}`, { timeoutMs: 60_000, intervalMs: 500 });
+const homeOverlay = (((await home.status()).interfaceAddresses as string[] | undefined)?.[0] ?? '').split('/')[0];
+await waitFor("the exit's shared LAN to be reachable from the home's LAN", async () => (await curlFrom(lab, g.ns.client, `http://${ADDR.exitLanHost}/`)) === `client=${homeOverlay}`, { timeoutMs: 30_000, intervalMs: 500 });
 
 const ex = (ns: string) => `ip netns exec ${ns}`;
 console.log(`
@@ -73,6 +76,7 @@ another home. They met on the lab's own DHT, given only an invite.
 Try, in another terminal (as root):
   ${ex(g.ns.client)} curl -s http://${ADDR.web}/    # expect: client=${ADDR.exitPublic} (the exit, not the home's ${ADDR.routerPublic})
   ${ex(g.ns.tv)} curl -s http://${ADDR.web}/    # expect: client=${ADDR.routerPublic} (the tv is set to "direct")
+  ${ex(g.ns.client)} curl -s http://${ADDR.exitLanHost}/    # expect: client=${homeOverlay} (a host on the exit's LAN, shared site-to-site)
   ${ex(g.ns.client)} dig +short @${ADDR.hardcodedDns} example.test    # a hard-coded resolver: answered through the exit
   tail -f ${g.dnsLog}    # who asked the internet's DNS: only ${ADDR.exitPublic}
   ${ex(g.ns.home)} ${WARREN} status --socket ${home.socketPath}

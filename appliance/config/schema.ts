@@ -4,7 +4,7 @@
 // every error names the field (`peer[1].endpoint`) and says what is expected, so a bad
 // config is refused at start with one clear line.
 
-import { parsePrefix, parseEndpoint, type Prefix, type Endpoint } from '../dataplane/packet/addr.ts';
+import { networkOf, parsePrefix, parseEndpoint, type Prefix, type Endpoint } from '../dataplane/packet/addr.ts';
 import { PADDING_MODES, type PaddingMode } from '../wire/padding.ts';
 import { hash, publicKeyOf } from '../noise/crypto.ts';
 import { parseNetworkText } from '../network/store.ts';
@@ -68,6 +68,8 @@ export interface Config {
     wire: WireMode;
     padding: PaddingMode;
     cipher: CipherChoice;
+    /** LANs this member routes for the others (site-to-site), as networks. */
+    advertise: Prefix[];
   };
   network: NetworkConfig | null;
   discovery: DiscoveryConfig | null;
@@ -141,7 +143,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
   rejectUnknown(root, '', ['interface', 'network', 'discovery', 'control', 'timers', 'limits', 'peer', 'gateway', 'exit']);
 
   const ifc = table(root.interface ?? {}, 'interface');
-  rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire', 'padding', 'cipher']);
+  rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire', 'padding', 'cipher', 'advertise']);
   const name = str(ifc, 'name', 'interface', 'warren0');
   if (!IFNAME.test(name)) throw new ConfigError('interface.name', 'expected 1–15 letters, digits, _ . or - (a Linux interface name)');
 
@@ -298,6 +300,10 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
       wire,
       padding: padding as PaddingMode,
       cipher: cipher as CipherChoice,
+      advertise: prefixes(strList(ifc, 'advertise', 'interface'), 'interface.advertise').map((p, i) => {
+        if (p.bits === 0) throw new ConfigError(`interface.advertise[${i}]`, 'a default route is not a LAN: offer an exit with [exit] instead');
+        return networkOf(p);
+      }),
     },
     network,
     discovery,

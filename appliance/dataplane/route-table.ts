@@ -41,6 +41,16 @@ export class RouteTable<T> {
     if (n) n.value = null;
   }
 
+  /** The value stored at exactly `prefix`, if any. */
+  lookupPrefix(prefix: Prefix): T | null {
+    let n: Node<T> | null = prefix.family === 4 ? this.v4 : this.v6;
+    for (let i = 0; i < prefix.bits && n; i++) {
+      const bit = ((prefix.bytes[i >> 3] ?? 0) >> (7 - (i & 7))) & 1;
+      n = bit ? n.one : n.zero;
+    }
+    return n?.value ?? null;
+  }
+
   /** Removes every prefix that maps to `value`. */
   removeValue(value: T): void {
     const walk = (n: Node<T> | null): void => {

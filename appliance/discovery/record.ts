@@ -13,7 +13,8 @@
  * Body v1:
  *   version u8 = 1 | identity key [32] | static key [32] | timestamp u64 (Unix seconds)
  *   | offers u8 (bit 0 relay, bit 1 exit) | endpoint count u8 (≤ MAX_ENDPOINTS)
- *   | endpoints: flags u8 (bit 0 lan, bit 1 IPv6) | address [4 or 16] | port u16
+ *   | endpoints: flags u8 (bit 0 lan, bit 1 IPv6, bit 2 subnet) | address [4 or 16] | port u16
+ *   A subnet entry is a LAN the member shares (site-to-site): its "port" is the prefix length.
  *
  * Pure: the clock (`nowSeconds`) and randomness (`random`) are passed in.
  */
@@ -44,12 +45,14 @@ const OFFER_RELAY = 0x01;
 const OFFER_EXIT = 0x02;
 const ENDPOINT_LAN = 0x01;
 const ENDPOINT_IPV6 = 0x02;
+const ENDPOINT_SUBNET = 0x04;
 
 /** The largest sealed record (all endpoints IPv6). */
 export const MAX_SEALED_BYTES = NONCE_BYTES + HEADER_BYTES + MAX_ENDPOINTS * MAX_ENDPOINT_BYTES + SIGNATURE_BYTES + TAG_BYTES;
 if (bencodedLength(new Uint8Array(MAX_SEALED_BYTES)) > BEP44_MAX_VALUE_BYTES) throw new Error('MAX_ENDPOINTS makes records exceed BEP 44');
 
-export type EndpointKind = 'public' | 'lan';
+/** 'subnet': not a place to send to but a LAN the member routes for others (`port` = prefix length). */
+export type EndpointKind = 'public' | 'lan' | 'subnet';
 
 export interface Endpoint {
   readonly ip: string;
@@ -122,9 +125,11 @@ export function encodeRecord(record: MemberRecord): Uint8Array {
   for (const ep of record.endpoints) {
     const ip = parseIp(ep.ip);
     if (!ip) throw new RecordError('invalid-argument', `endpoint address ${JSON.stringify(ep.ip)} is not an IP address`);
-    if (!Number.isInteger(ep.port) || ep.port < 1 || ep.port > 65535) throw new RecordError('invalid-argument', `endpoint port ${ep.port} is not 1..65535`);
-    if (ep.kind !== 'public' && ep.kind !== 'lan') throw new RecordError('invalid-argument', `endpoint kind must be 'public' or 'lan'`);
-    out[at++] = (ep.kind === 'lan' ? ENDPOINT_LAN : 0) | (ip.length === 16 ? ENDPOINT_IPV6 : 0);
+    if (ep.kind === 'subnet') {
+      if (!Number.isInteger(ep.port) || ep.port < 1 || ep.port > ip.length * 8) throw new RecordError('invalid-argument', `subnet prefix length ${ep.port} is not 1..${ip.length * 8}`);
+    } else if (!Number.isInteger(ep.port) || ep.port < 1 || ep.port > 65535) throw new RecordError('invalid-argument', `endpoint port ${ep.port} is not 1..65535`);
+    if (ep.kind !== 'public' && ep.kind !== 'lan' && ep.kind !== 'subnet') throw new RecordError('invalid-argument', `endpoint kind must be 'public', 'lan' or 'subnet'`);
+    out[at++] = (ep.kind === 'lan' ? ENDPOINT_LAN : 0) | (ep.kind === 'subnet' ? ENDPOINT_SUBNET : 0) | (ip.length === 16 ? ENDPOINT_IPV6 : 0);
     out.set(ip, at);
     at += ip.length;
     view.setUint16(at, ep.port, false);
@@ -146,13 +151,14 @@ export function decodeRecord(body: Uint8Array): MemberRecord | null {
   let at = HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     const flags = body[at];
-    if (flags === undefined || (flags & ~(ENDPOINT_LAN | ENDPOINT_IPV6)) !== 0) return null;
+    if (flags === undefined || (flags & ~(ENDPOINT_LAN | ENDPOINT_IPV6 | ENDPOINT_SUBNET)) !== 0) return null;
+    if (flags & ENDPOINT_SUBNET && flags & ENDPOINT_LAN) return null;
     const ipLength = flags & ENDPOINT_IPV6 ? 16 : 4;
     if (at + 1 + ipLength + 2 > body.length) return null;
     const ip = formatIp(body.subarray(at + 1, at + 1 + ipLength));
     const port = view.getUint16(at + 1 + ipLength, false);
-    if (port === 0) return null;
-    endpoints.push({ ip, port, kind: flags & ENDPOINT_LAN ? 'lan' : 'public' });
+    if (port === 0 || (flags & ENDPOINT_SUBNET && port > ipLength * 8)) return null;
+    endpoints.push({ ip, port, kind: flags & ENDPOINT_SUBNET ? 'subnet' : flags & ENDPOINT_LAN ? 'lan' : 'public' });
     at += 1 + ipLength + 2;
   }
   if (at !== body.length) return null;

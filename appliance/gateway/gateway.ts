@@ -65,6 +65,7 @@ export function rulesetFor(config: Config, interfaces: ReturnType<typeof network
           rateMbit: e.rateMbit,
         }
       : null,
+    sites: config.interface.advertise.length > 0 ? { tun, networks: config.interface.advertise } : undefined,
     killSwitchOnly,
   };
 }
@@ -78,7 +79,7 @@ export class GatewayController {
   ) {}
 
   get active(): boolean {
-    return this.config.gateway !== null || this.config.exit !== null;
+    return this.config.gateway !== null || this.config.exit !== null || this.config.interface.advertise.length > 0;
   }
 
   get dnsRunning(): boolean {
@@ -91,6 +92,7 @@ export class GatewayController {
     const r = routing(this.config);
     if (r) applyRules(this.deps.run, r);
     else this.deps.run(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    if (this.config.interface.advertise.length > 0) this.deps.log(`site: sharing ${this.config.interface.advertise.map(formatPrefix).join(' ')} with the members`);
     if (this.config.exit) this.deps.log('exit: this appliance is an exit — members\' traffic leaves from its WAN address (exit.accept_risk = true)');
   }
 

@@ -4,7 +4,7 @@
 // interface and with it every address and route added here.
 
 import type { Runner } from './runner.ts';
-import { formatIp, formatPrefix, type Prefix } from '../dataplane/packet/addr.ts';
+import { formatIp, formatPrefix, networkOf, type Prefix } from '../dataplane/packet/addr.ts';
 
 export interface LinkState {
   name: string;
@@ -13,15 +13,7 @@ export interface LinkState {
   routes: Prefix[];
 }
 
-/** The network part of a prefix (host bits cleared), as `ip route` wants it. */
-export function networkOf(p: Prefix): Prefix {
-  const bytes = p.bytes.slice();
-  for (let i = 0; i < bytes.length; i++) {
-    const keep = Math.max(0, Math.min(8, p.bits - i * 8));
-    bytes[i] = (bytes[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
-  }
-  return { family: p.family, bytes, bits: p.bits };
-}
+export { networkOf } from '../dataplane/packet/addr.ts';
 
 /** True when an interface address's own subnet already routes `route` to the link. */
 function covered(route: Prefix, addrs: Prefix[]): boolean {

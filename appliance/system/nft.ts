@@ -46,6 +46,8 @@ export interface ExitRules {
 export interface Ruleset {
   gateway: GatewayRules | null;
   exit: ExitRules | null;
+  /** LANs this member shares (site-to-site): members may open connections into them. */
+  sites?: { tun: string; networks: readonly Prefix[] };
   /** Only the kill switch (what `warren down` keeps when kill_switch = "always"). */
   killSwitchOnly?: boolean;
 }
@@ -94,17 +96,21 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
     `    iifname ${lan} ip saddr @direct_ip meta mark set ${direct} accept`,
     `    iifname ${lan} ${fallback}`,
   ];
-  const forward = killSwitchOnly
-    ? [`    iifname ${lan} meta mark ${direct} oifname ${wan} accept`, `    iifname ${lan} drop`]
+  // LAN → out: the allowed paths, then the kill switch; then what comes in from members.
+  const allowed = killSwitchOnly
+    ? [`    iifname ${lan} meta mark ${direct} oifname ${wan} accept`]
     : [
+        // TCP's MSS fits the TUN's MTU (smaller than the LAN's): no reliance on ICMP getting through.
+        `    iifname ${lan} oifname ${tun} tcp flags syn tcp option maxseg size set rt mtu`,
         `    iifname ${lan} oifname ${tun} meta mark ${overlay} meta nfproto ipv4 accept`,
         `    iifname ${lan} meta mark ${direct} oifname ${wan} accept`,
-        // The kill switch: everything else from the LAN — an overlay device's packet that found
-        // no TUN, its IPv6, DNS-over-TLS to the WAN — is dropped, whether or not Warren runs.
-        `    iifname ${lan} drop`,
-        `    iifname ${tun} oifname ${lan} ct state established,related accept`,
-        `    iifname ${tun} oifname ${lan} drop`,
+        // A device answering a member that reached it through a shared LAN (site-to-site).
+        `    iifname ${lan} oifname ${tun} ct state established,related accept`,
       ];
+  // The kill switch: everything else from the LAN — an overlay device's packet that found no
+  // TUN, its IPv6, DNS-over-TLS to the WAN — is dropped, whether or not Warren runs.
+  const killSwitch = `    iifname ${lan} drop`;
+  const fromMembers = killSwitchOnly ? [] : [`    iifname ${tun} oifname ${lan} ct state established,related accept`, `    iifname ${tun} oifname ${lan} drop`];
   const dnat = g.redirectDns && !killSwitchOnly
     ? [`    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 udp dport 53 redirect to :53`, `    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 tcp dport 53 redirect to :53`]
     : [];
@@ -123,7 +129,7 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
     `    oifname ${wan} meta nfproto ipv4 ip saddr @self4 drop`,
     `    oifname ${wan} meta nfproto ipv6 ip6 saddr @self6 drop`,
   ];
-  return { sets, classify, forward, dnat, snat, output };
+  return { sets, classify, allowed, killSwitch, fromMembers, dnat, snat, output };
 }
 
 /** True when `outer` contains `inner` (same family, shorter or equal prefix, same network bits). */
@@ -176,7 +182,14 @@ export function buildRuleset(r: Ruleset): string {
   ];
   if (g) body.push(chain('mangle_prerouting', 'prerouting priority mangle', g.classify));
   if (g?.dnat.length) body.push(chain('nat_prerouting', 'prerouting priority dstnat', g.dnat, 'nat'));
-  const forward = [...(g?.forward ?? []), ...(e?.forward ?? [])];
+  const sites = r.sites && r.sites.networks.length > 0 && !r.killSwitchOnly ? r.sites : null;
+  if (sites) {
+    body.push(set('site4', 'ipv4_addr', disjoint(sites.networks.filter((p) => p.family === 4)), true));
+    body.push(set('site6', 'ipv6_addr', disjoint(sites.networks.filter((p) => p.family === 6)), true));
+  }
+  // Shared LANs come before the gateway's and the exit's limits on members: the owner opened them.
+  const siteRules = sites ? [`    iifname ${q(sites.tun)} ip daddr @site4 accept`, `    iifname ${q(sites.tun)} ip6 daddr @site6 accept`] : [];
+  const forward = [...(g ? [...g.allowed, g.killSwitch] : []), ...siteRules, ...(g?.fromMembers ?? []), ...(e?.forward ?? [])];
   if (forward.length) body.push(chain('filter_forward', 'forward priority filter', forward));
   if (e) body.push(chain('filter_input', 'input priority filter', e.input));
   if (g && !r.killSwitchOnly) body.push(chain('filter_output', 'output priority filter', g.output));

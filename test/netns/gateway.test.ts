@@ -112,7 +112,7 @@ describe('gateway', () => {
       const cap = await lab.capture(g.ns.home, g.homeWan);
       const streams = [
         lab.spawn(g.ns.client, ['iperf3', '--forceflush', '-c', ADDR.web, '-p', '5201', '-t', '60', '-b', '20M'], { log: 'iperf3-tcp-client' }),
-        lab.spawn(g.ns.client, ['iperf3', '--forceflush', '-c', ADDR.web, '-p', '5202', '-u', '-t', '60', '-b', '2M'], { log: 'iperf3-udp-client' }),
+        lab.spawn(g.ns.client, ['iperf3', '--forceflush', '-c', ADDR.web, '-p', '5202', '-u', '-l', '1200', '-t', '60', '-b', '2M'], { log: 'iperf3-udp-client' }),
         // New connections too, every 200 ms: a SYN is what would leak first.
         lab.spawn(g.ns.client, ['bash', '-c', `for i in $(seq 200); do curl -s --max-time 1 http://${ADDR.web}/ >/dev/null; sleep 0.2; done`], { log: 'curl-loop' }),
       ];

@@ -23,7 +23,7 @@ test('the lab brings up the home; its printed curl commands give what they promi
       return out.includes('Ctrl-C stops');
     }, { timeoutMs: 120_000, intervalMs: 200 });
     const curls = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('ip netns exec') && l.includes(' curl '));
-    expect(curls.length).toBe(2);
+    expect(curls.length).toBe(3);
     for (const line of curls) {
       const [cmd = '', comment = ''] = line.split('#');
       const expected = /expect: (\S+)/.exec(comment)?.[1];

@@ -31,6 +31,7 @@ const variants: [string, Ruleset][] = [
   ['gateway, default overlay', { gateway: { ...gateway, defaultPolicy: 'overlay' }, exit: null }],
   ['gateway, default block, no DNS', { gateway: { ...gateway, defaultPolicy: 'block', redirectDns: false }, exit: null }],
   ['gateway and exit with a rate cap', { gateway: { ...gateway, defaultPolicy: 'direct' }, exit }],
+  ['gateway and exit sharing their LANs', { gateway: { ...gateway, defaultPolicy: 'overlay' }, exit, sites: { tun: 'warren0', networks: [p('192.168.1.0/24'), p('192.168.1.0/25'), p('fd00:1::/64')] } }],
   ['exit alone', { gateway: null, exit: { ...exit, rateMbit: 0, blockSmtp: false } }],
   ['kept kill switch', { gateway: { ...gateway, defaultPolicy: 'overlay' }, exit, killSwitchOnly: true }],
 ];

@@ -195,6 +195,35 @@ describe(`${wire} wire`, () => {
       expect(a.tunOut.map((p) => Buffer.from(p))).toEqual([Buffer.from(pong)]);
     });
 
+    test('a removed peer: its session no longer carries data, its handshakes are refused, its slot is reused', () => {
+      const clock = { t: 1000 };
+      const { a, b, pump } = makePair({ wire, clock });
+      a.dev.outbound([ping], 1);
+      pump();
+      expect(b.tunOut).toHaveLength(1);
+      const peerOfA = b.dev.peers[0]!;
+      const slot = peerOfA.slot;
+      expect(b.dev.removePeer(peerOfA)).toBe(true);
+      expect(b.dev.removePeer(peerOfA)).toBe(false);
+      expect(b.dev.peers).toHaveLength(0);
+      const dropped = () => Object.entries(b.dev.counters).filter(([k]) => /^drop|Invalid|malformed/i.test(k)).reduce((n, [, v]) => n + Number(v), 0);
+      const before = dropped();
+      a.dev.outbound([ping], 1); // A still has its session: B cannot open it any more
+      pump();
+      expect(b.tunOut).toHaveLength(1);
+      expect(dropped()).toBeGreaterThan(before);
+      clock.t += 200_000; // A's session expires; its new handshakes are refused (no admitInitiator)
+      a.dev.tick();
+      a.dev.outbound([ping], 1);
+      pump();
+      expect(b.tunOut).toHaveLength(1);
+      expect(b.dev.counters.handshakeInvalid).toBeGreaterThan(0);
+      b.dev.outbound([pong], 1);
+      expect(b.dev.counters.dropNoRoute).toBe(1);
+      const again = b.dev.addPeer({ name: 'back', publicKey: a.dev.identity.publicKey, presharedKey: new Uint8Array(32), endpoint: null, allowedIps: [parsePrefix('10.99.0.1/32')!], persistentKeepalive: 0 });
+      expect(again?.slot).toBe(slot);
+    });
+
     test('an offered endpoint starts a handshake at once; an authenticated endpoint is never overridden', () => {
       const clock = { t: 1000 };
       const { a, b, pump } = makePair({ wire, clock });

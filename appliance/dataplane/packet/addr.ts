@@ -30,6 +30,16 @@ export function parsePrefix(text: string): Prefix | null {
   return { family: bytes.length === 4 ? 4 : 6, bytes, bits };
 }
 
+/** The network part of a prefix (host bits cleared), as `ip route` wants it. */
+export function networkOf(p: Prefix): Prefix {
+  const bytes = p.bytes.slice();
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, p.bits - i * 8));
+    bytes[i] = (bytes[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
+  }
+  return { family: p.family, bytes, bits: p.bits };
+}
+
 export function formatPrefix(p: Prefix): string {
   return `${formatIp(p.bytes)}/${p.bits}`;
 }

@@ -38,6 +38,8 @@ export interface WarrenConfig {
   networkSecret?: string;
   padding?: string;
   cipher?: string;
+  /** More [interface] settings, e.g. { advertise: [...] }. */
+  interfaceExtra?: Record<string, unknown>;
   /** More top-level sections, e.g. { network: { file }, discovery: { … } }. */
   sections?: Record<string, unknown>;
   peers: WarrenPeer[];
@@ -54,6 +56,7 @@ export function warrenConfigToml(c: WarrenConfig): string {
   iface.wire = c.wire ?? 'wireguard';
   if (c.padding !== undefined) iface.padding = c.padding;
   if (c.cipher !== undefined) iface.cipher = c.cipher;
+  Object.assign(iface, c.interfaceExtra ?? {});
   const doc: Record<string, unknown> = { interface: iface, control: { socket: c.socket } };
   if (c.timers !== undefined) doc.timers = c.timers;
   if (c.limits !== undefined) doc.limits = c.limits;
@@ -94,6 +97,8 @@ export interface WarrenOptions {
   env?: Record<string, string>;
   /** The TUN's name (default: a fresh one); pass the old node's to restart it as it was. */
   iface?: string;
+  /** More [interface] settings, e.g. { advertise: [...] }. */
+  interfaceExtra?: Record<string, unknown>;
 }
 
 export interface WarrenNode extends KeyPair {
@@ -164,6 +169,7 @@ export async function startWarren(lab: Lab, ns: string, opts: WarrenOptions): Pr
     padding: opts.padding,
     cipher: opts.cipher,
     sections: opts.sections,
+    interfaceExtra: opts.interfaceExtra,
     peers: opts.peers ?? [],
   });
   writeFileSync(configPath, toml, { mode: 0o600 });

@@ -35,6 +35,7 @@ const fields: RecordFields = {
     { ip: '203.0.113.7', port: 51820, kind: 'public' },
     { ip: '192.168.1.20', port: 51820, kind: 'lan' },
     { ip: '2001:db8::7', port: 443, kind: 'public' },
+    { ip: '192.168.50.0', port: 24, kind: 'subnet' },
   ],
   offers: { relay: true, exit: false },
   timestamp: now - 30,
@@ -54,6 +55,19 @@ describe('record seal/open', () => {
     expect(opened.record.endpoints).toEqual(fields.endpoints);
     expect(opened.record.offers).toEqual({ relay: true, exit: false });
     expect(opened.record.timestamp).toBe(fields.timestamp);
+  });
+
+  test('subnets: prefix lengths within the family, never flagged LAN', () => {
+    expect(() => sealRecord({ ...fields, endpoints: [{ ip: '10.1.0.0', port: 33, kind: 'subnet' }] }, identity, key)).toThrow(RecordError);
+    expect(() => sealRecord({ ...fields, endpoints: [{ ip: 'fd00::', port: 0, kind: 'subnet' }] }, identity, key)).toThrow(RecordError);
+    const body = encodeRecord({ version: RECORD_VERSION, identityKey, ...fields, endpoints: [{ ip: '10.1.0.0', port: 16, kind: 'subnet' }] });
+    expect(decodeRecord(body)?.endpoints).toEqual([{ ip: '10.1.0.0', port: 16, kind: 'subnet' }]);
+    const bad = body.slice();
+    bad[bad.length - 7] = 0x05; // subnet and LAN at once
+    expect(decodeRecord(bad)).toBeNull();
+    const tooLong = body.slice();
+    tooLong[tooLong.length - 1] = 40; // /40 on IPv4
+    expect(decodeRecord(tooLong)).toBeNull();
   });
 
   test('the DHT sees only ciphertext, fresh each time', () => {

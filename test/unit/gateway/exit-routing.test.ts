@@ -141,3 +141,20 @@ describe('policy routing', () => {
     expect(dnsmasqConfig({ lan: 'l', upstream: ['1.1.1.1'], dhcpRange: null, runDir: '/r', log: () => {} })).not.toContain('dhcp-range');
   });
 });
+
+describe('site-to-site', () => {
+  test('a shared LAN that overlaps one of ours or another member\'s is refused; the rest is taken as networks', async () => {
+    const { acceptSubnets, overlaps } = await import('../../../appliance/gateway/sites.ts');
+    expect(overlaps(pfx('192.168.1.0/24'), pfx('192.168.0.0/16'))).toBe(true);
+    expect(overlaps(pfx('192.168.1.0/24'), pfx('192.168.2.0/24'))).toBe(false);
+    expect(overlaps(pfx('10.0.0.0/8'), pfx('fd00::/8'))).toBe(false);
+    const { accepted, refused } = acceptSubnets(
+      [pfx('192.168.1.0/24'), pfx('192.168.50.9/24'), pfx('10.8.0.0/16'), pfx('0.0.0.0/0'), pfx('192.168.50.128/25')],
+      [pfx('192.168.1.1/24')],
+      [pfx('10.0.0.0/8')],
+    );
+    const text = (l: Prefix[]) => l.map((x) => `${x.bytes.join('.')}/${x.bits}`);
+    expect(text(accepted)).toEqual(['192.168.50.0/24']);
+    expect(text(refused)).toEqual(['192.168.1.0/24', '10.8.0.0/16', '0.0.0.0/0', '192.168.50.128/25']);
+  });
+});

@@ -40,9 +40,11 @@ describe('gateway ruleset', () => {
   test('the kill switch: after the two allowed paths, everything else from the LAN is dropped', () => {
     const f = chainOf(text, 'filter_forward');
     const killAt = f.indexOf('iifname "br-lan" drop');
-    expect(killAt).toBe(2);
-    expect(f[0]).toBe('iifname "br-lan" oifname "warren0" meta mark 0x5741 meta nfproto ipv4 accept');
-    expect(f[1]).toBe('iifname "br-lan" meta mark 0x5742 oifname "eth0" accept');
+    expect(killAt).toBe(4);
+    expect(f[3]).toBe('iifname "br-lan" oifname "warren0" ct state established,related accept');
+    expect(f[0]).toBe('iifname "br-lan" oifname "warren0" tcp flags syn tcp option maxseg size set rt mtu');
+    expect(f[1]).toBe('iifname "br-lan" oifname "warren0" meta mark 0x5741 meta nfproto ipv4 accept');
+    expect(f[2]).toBe('iifname "br-lan" meta mark 0x5742 oifname "eth0" accept');
     expect(f.slice(0, killAt).some((l) => l.includes('ip6'))).toBe(false); // no IPv6 path out
   });
 
@@ -74,6 +76,16 @@ describe('gateway ruleset', () => {
     expect(kept).not.toContain('redirect');
     expect(kept).not.toContain('warren0');
     expect(chainOf(kept, 'nat_postrouting')).toEqual(['oifname "eth0" meta mark 0x5742 masquerade']);
+  });
+
+  test('site-to-site: shared LANs are open to members before any limit on them', () => {
+    const t = buildRuleset({ gateway: GW, exit: EXIT, sites: { tun: 'warren0', networks: [p('192.168.1.7/24'), p('fd00:1::/64')] } });
+    expect(t).toContain('set site4 { type ipv4_addr; flags interval; elements = { 192.168.1.0/24 } }');
+    const f = chainOf(t, 'filter_forward');
+    const open = f.indexOf('iifname "warren0" ip daddr @site4 accept');
+    expect(open).toBeGreaterThan(f.indexOf('iifname "br-lan" drop'));
+    expect(open).toBeLessThan(f.indexOf('iifname "warren0" oifname "br-lan" drop'));
+    expect(open).toBeLessThan(f.indexOf('iifname "warren0" ip daddr @exit_deny4 drop'));
   });
 
   test('names that are not interface names are refused', () => {
