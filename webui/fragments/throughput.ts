@@ -10,7 +10,7 @@ import type { RatePoint } from '../throughput.ts';
 const W = 600;
 const H = 160;
 const PAD_LEFT = 4;
-const PAD_TOP = 18;
+const PAD_TOP = 6;
 
 /** A "nice" ceiling for the y axis: 1, 2 or 5 × 10^n bytes per second. */
 export function niceCeiling(max: number): number {
@@ -32,8 +32,12 @@ function polyline(points: readonly RatePoint[], pick: (p: RatePoint) => number, 
     .join(' ');
 }
 
+function ceilingOf(points: readonly RatePoint[]): number {
+  return niceCeiling(Math.max(0, ...points.map((p) => Math.max(p.rxPerSecond, p.txPerSecond))));
+}
+
 export function throughputGraph(points: readonly RatePoint[], slots: number): Html {
-  const ceiling = niceCeiling(Math.max(0, ...points.map((p) => Math.max(p.rxPerSecond, p.txPerSecond))));
+  const ceiling = ceilingOf(points);
   const grid = [0.25, 0.5, 0.75].map((f) => {
     const y = (PAD_TOP + (H - PAD_TOP) * f).toFixed(1);
     return `<line class="grid" x1="0" x2="${W}" y1="${y}" y2="${y}"/>`;
@@ -41,11 +45,11 @@ export function throughputGraph(points: readonly RatePoint[], slots: number): Ht
   const rx = points.length > 1 ? `<polyline class="rx" points="${polyline(points, (p) => p.rxPerSecond, ceiling, slots)}"/>` : '';
   const tx = points.length > 1 ? `<polyline class="tx" points="${polyline(points, (p) => p.txPerSecond, ceiling, slots)}"/>` : '';
   const label = formatRate(ceiling);
-  // Everything interpolated into this markup is a number formatted here or `label` escaped below.
+  // Everything in the trusted() parts is a number formatted here. The scale is written next to
+  // the graph in HTML, not inside it: SVG text shrinks with the graph on a phone.
   return html`<svg class="graph" viewBox="0 0 ${W} ${H}" role="img" aria-label="Throughput over the last ${slots} samples; scale ${label}">
 <title>Throughput, received and sent</title>
 ${trusted(grid.join(''))}<line class="axis" x1="0" x2="${W}" y1="${H}" y2="${H}"/>
-<text class="scale" x="${W - 4}" y="12" text-anchor="end">${label}</text>
 ${trusted(rx)}${trusted(tx)}
 </svg>`;
 }
@@ -55,6 +59,7 @@ export function throughputPanel(status: AdminStatus | null, points: readonly Rat
   return html`<div class="figures">
   <div><span class="key rx">Down</span> <strong>${last ? formatRate(last.rxPerSecond) : '—'}</strong> <small>${status ? formatBytes(status.rxBytes) : ''} total</small></div>
   <div><span class="key tx">Up</span> <strong>${last ? formatRate(last.txPerSecond) : '—'}</strong> <small>${status ? formatBytes(status.txBytes) : ''} total</small></div>
+  <div class="scale"><small>top of the graph: ${formatRate(ceilingOf(points))}</small></div>
 </div>
 ${throughputGraph(points, slots)}`;
 }

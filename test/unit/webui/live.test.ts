@@ -64,7 +64,7 @@ describe('graph', () => {
     ).text;
     expect(svg).toContain('<polyline class="rx" points="');
     expect(svg).toContain('<polyline class="tx" points="');
-    expect(svg).toMatch(/points="[\d.]+,[\d.]+ 600\.0,18\.0"/); // rx peak at the top right
+    expect(svg).toMatch(/points="[\d.]+,[\d.]+ 600\.0,6\.0"/); // rx peak at the top right
     expect(svg).not.toMatch(/style=|<script/);
   });
 });
