@@ -70,7 +70,7 @@ describe('discovery through the DHT', () => {
     await Promise.all([a.stop(), b.stop()]);
   }, 120_000);
 
-  test('a device not yet approved waits as pending on the other side; `warren approve` lets it in', async () => {
+  test('a device not yet approved waits as pending on the other side; `warren approve` lets it in, `warren revoke` drops it', async () => {
     const { nsA, nsB } = homes;
     const { dirA, dirB, keyA, keyB } = await makeNetwork(lab, homes, 'family2', '-pending', false);
     const [a, b] = await Promise.all([startMember(lab, homes, 'a2', nsA, dirA, 40303), startMember(lab, homes, 'b2', nsB, dirB, 40304)]);
@@ -89,6 +89,12 @@ describe('discovery through the DHT', () => {
     const overlayB = peerB.allowedIps[0]!.split('/')[0]!;
     await waitFor(`a ping from A to ${overlayB}`, async () =>
       (await lab.exec(nsA, ['ping', '-c', '1', '-W', '1', overlayB], { check: false })).code === 0, { timeoutMs: 30_000, intervalMs: 100 });
+    // Revoked while connected: A drops B at once (its sessions wiped), and B cannot come back.
+    await lab.exec(nsA, [WARREN, 'revoke', keyB, '--data', dirA]);
+    await waitFor('A to drop B', async () => !((await a.status()).peers as PeerView[]).some((p) => p.publicKey === keyB), { timeoutMs: 10_000, intervalMs: 200 });
+    expect((await lab.exec(nsA, ['ping', '-c', '2', '-W', '1', overlayB], { check: false })).code).not.toBe(0);
+    await Bun.sleep(3_000); // B's lookups and handshakes keep coming; A keeps refusing
+    expect(((await a.status()).peers as PeerView[]).some((p) => p.publicKey === keyB)).toBe(false);
     });
     await Promise.all([a.stop(), b.stop()]);
   }, 120_000);
