@@ -19,7 +19,7 @@ import { dh, publicKeyOf } from './noise/crypto.ts';
 import { MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_COOKIE_REPLY } from './noise/constants.ts';
 import type { Config, PeerConfig } from './config/schema.ts';
 import { RouteTable } from './dataplane/route-table.ts';
-import type { Endpoint, Prefix } from './dataplane/packet/addr.ts';
+import type { Endpoint, Prefix, RelayHop } from './dataplane/packet/addr.ts';
 import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './dataplane/packet/ip.ts';
 import { TAG_SIZE } from './dataplane/packet/transport.ts';
 import { NativeWire, WIREGUARD_WIRE, type DataHeader, type Wire } from './wire/wire.ts';
@@ -79,6 +79,8 @@ export class Device {
   readonly wire: Wire;
   private readonly byKey = new Map<string, Peer>();
   private exit: Peer | null = null;
+  /** This member passes datagrams on between other members ([relay] enabled). */
+  private readonly relaying: boolean;
   /** Data-plane slots: the next never used, and those of removed peers (reused first). */
   private nextSlot = 0;
   private readonly freeSlots: number[] = [];
@@ -107,6 +109,7 @@ export class Device {
     const keys = config.network ? deriveWireKeys(config.network.secret) : null;
     this.wire = config.interface.wire === 'native' && keys ? new NativeWire(keys, config.interface.padding) : WIREGUARD_WIRE;
     const cipher = config.interface.cipher;
+    this.relaying = config.relay.enabled && this.wire.kind === 'native';
     this.localCaps = cipher === 'aes256gcm' || (cipher === 'auto' && hasFastAes()) ? CAP_FAST_AES : 0;
     this.identity = { privateKey, publicKey: publicKeyOf(privateKey) };
     this.indices = new IndexTable<IndexEntry>(seams.random ?? randomU32);
@@ -295,20 +298,36 @@ export class Device {
   /** Messages sent with the peer's current keys (counted by the outbound worker when there is one). */
   private sendCounter(peer: Peer, kp: Keypair): number {
     const sender = this.seams.sender;
-    return sender ? sender.sent(peer.slot).counter : kp.sendCounter;
+    return sender && kp.owner === 'worker' ? sender.sent(peer.slot).counter : kp.sendCounter;
   }
 
   /** Tells the outbound worker what it may send for this peer now (keys and endpoint). */
   /** For the handshake machinery (HandshakeHost). */
   publish(peer: Peer): void {
-    this.seams.sender?.publish(peer.slot, peer.current, peer.endpoint);
+    const sender = this.seams.sender;
+    if (!sender) return;
+    const kp = peer.current;
+    const ep = peer.endpoint;
+    // The worker seals only for direct paths, and only with keys the main thread never used.
+    if (kp && ep && !ep.relay && kp.owner !== 'main') {
+      kp.owner = 'worker';
+      sender.publish(peer.slot, kp, ep);
+    } else {
+      sender.publish(peer.slot, null, null);
+    }
   }
 
   private seal(peer: Peer, kp: Keypair, pkt: Uint8Array, now: number, keepalive = false): void {
     const ep = peer.endpoint;
     if (!ep) return;
     const sender = this.seams.sender;
-    if (sender) {
+    if (sender && kp.owner === 'worker' && ep.relay) {
+      // The path moved to a relay under keys the worker counts: a fresh session, never a shared counter.
+      if (!keepalive) peer.stage(pkt);
+      this.handshakes.initiate(peer, false);
+      return;
+    }
+    if (sender && kp.owner === 'worker') {
       // The worker seals it with the peer's published keys and counts it.
       sender.send(peer.slot, pkt, keepalive);
       peer.lastSentMs = now;
@@ -325,6 +344,7 @@ export class Device {
       this.flush(); // a full batch goes out now, and its slots are free again
       dgram = this.pool.take(size) ?? new Uint8Array(size);
     }
+    if (sender) kp.owner = 'main';
     const counter = kp.sendCounter++;
     buildDatagram(dgram, wire, kp.aead, kp.sendKey, this.nonce, kp.remoteIndex, counter, pkt, padded);
     this.queue(dgram, ep);
@@ -357,13 +377,75 @@ export class Device {
 
   /** For the handshake machinery (HandshakeHost). */
   queue(dgram: Uint8Array, ep: Endpoint): void {
-    this.out.push(dgram, ep.port, ep.address);
+    if (ep.relay) this.relayOut(ep.relay, dgram);
+    else this.out.push(dgram, ep.port, ep.address);
+  }
+
+  // ---------------------------------------------------------------- relays
+  //
+  // When two members cannot reach each other directly (NATs that defeat hole punching), a member
+  // both can reach passes their already-encrypted datagrams on. Inside a session, a plaintext
+  // whose first byte is 0x10 or 0x11 is not an IP packet but a relay message:
+  //   0x10 forward  [type][length u16][the far peer's static key 32][datagram]   member → relay
+  //   0x11 deliver  [type][length u16][the sender's static key 32][datagram]     relay → member
+  // The relay sees only the two keys and ciphertext; the datagram is the two members' own.
+
+  /** Reach `peer` through `relay` (a member with a live session that offers relaying). */
+  useRelay(peer: Peer, relay: Peer): void {
+    if (peer === relay || peer.lastReceivedMs > 0 || !this.byKey.has(keyId(relay.publicKey))) return;
+    peer.endpoint = { family: 4, address: 'relay', port: 0, relay: { via: relay.publicKey, to: peer.publicKey } };
+    this.publish(peer);
+    this.log(`peer ${peer.name}: through relay ${relay.name}`);
+    this.handshakes.initiate(peer, peer.handshake !== null);
+    this.flush();
+  }
+
+  private relayOut(hop: RelayHop, dgram: Uint8Array): void {
+    const relay = this.byKey.get(keyId(hop.via));
+    if (!relay || !this.sendPlain(relay, relayMessage(RELAY_FORWARD, hop.to, dgram))) {
+      this.counters.relayRefused++;
+      return;
+    }
+    this.counters.relaySent++;
+  }
+
+  /** Sends a control plaintext in `peer`'s session (no staging: without a session it is dropped). */
+  private sendPlain(peer: Peer, plain: Uint8Array, now = this.seams.now()): boolean {
+    const kp = this.sendingKeypair(peer, now);
+    if (!kp || !peer.endpoint || peer.endpoint.relay) return false;
+    this.seal(peer, kp, plain, now);
+    return true;
+  }
+
+  private receiveRelay(from: Peer, msg: Uint8Array, now: number): void {
+    const length = msg.length >= RELAY_HEADER ? (msg[1]! << 8) | msg[2]! : -1;
+    if (length < 1 || RELAY_HEADER + length > msg.length) {
+      this.counters.relayRefused++;
+      return;
+    }
+    const key = msg.subarray(3, 35);
+    const dgram = msg.subarray(RELAY_HEADER, RELAY_HEADER + length);
+    if (msg[0] === RELAY_FORWARD) {
+      const to = this.byKey.get(keyId(key));
+      if (!this.relaying || !to || to === from || !to.endpoint || to.endpoint.relay || !this.sendPlain(to, relayMessage(RELAY_DELIVER, from.publicKey, dgram), now)) {
+        this.counters.relayRefused++;
+        return;
+      }
+      this.counters.relayForwarded++;
+      return;
+    }
+    // Delivered: the datagram of the member `key`, through `from`. It must authenticate as that member.
+    this.counters.relayDelivered++;
+    this.receiveFrom(dgram.slice(), { family: 4, address: 'relay', port: 0, relay: { via: from.publicKey, to: key.slice() } }, now);
   }
 
   /** Hands the datagrams queued so far to the socket in one call. */
   flush(): void {
     this.seams.sender?.flush();
-    if (this.out.length === 0) return;
+    if (this.out.length === 0) {
+      this.pool.reset(); // datagrams sealed for a relay were copied out; nothing holds the pool
+      return;
+    }
     this.counters.txDatagrams += this.out.length / 3;
     this.seams.sendMany(this.out);
     this.out.length = 0;
@@ -375,12 +457,20 @@ export class Device {
   /** One datagram from the socket. `data` may be modified in place. */
   inbound(data: Uint8Array, port: number, address: string): void {
     this.counters.rxDatagrams++;
-    const now = this.seams.now();
+    this.receiveFrom(data, null, this.seams.now(), port, address);
+  }
+
+  /** A datagram from the socket (`relayed` null) or delivered through a relay. */
+  private receiveFrom(data: Uint8Array, relayed: Endpoint | null, now: number, port = 0, address = 'relay'): void {
     const hdr = this.header;
     if (this.wire.readData(data, hdr)) {
       const entry = this.indices.get(hdr.index);
       if (entry?.keypair) {
-        this.receiveTransport(data, entry.peer, entry.keypair, hdr.counter, port, address, now);
+        if (relayed && !sameKey(relayed.relay!.to, entry.peer.publicKey)) {
+          this.counters.relayRefused++; // a relay may not speak for another member
+          return;
+        }
+        this.receiveTransport(data, entry.peer, entry.keypair, hdr.counter, port, address, now, relayed);
         this.flush();
         return;
       }
@@ -395,12 +485,13 @@ export class Device {
       this.counters.dropMalformed++;
       return;
     }
+    const source = relayed ?? endpointOf(port, address);
     switch (hs.type) {
       case MESSAGE_INITIATION:
-        this.handshakes.receiveInitiation(hs.message, hs.capabilities, endpointOf(port, address), now);
+        this.handshakes.receiveInitiation(hs.message, hs.capabilities, source, now);
         break;
       case MESSAGE_RESPONSE:
-        this.handshakes.receiveResponse(hs.message, hs.capabilities, endpointOf(port, address), now);
+        this.handshakes.receiveResponse(hs.message, hs.capabilities, source, now);
         break;
       case MESSAGE_COOKIE_REPLY:
         this.handshakes.receiveCookieReply(hs.message);
@@ -409,7 +500,7 @@ export class Device {
     this.flush();
   }
 
-  private receiveTransport(data: Uint8Array, peer: Peer, kp: Keypair, counter: number, port: number, address: string, now: number): void {
+  private receiveTransport(data: Uint8Array, peer: Peer, kp: Keypair, counter: number, port: number, address: string, now: number, relayed: Endpoint | null = null): void {
     if (counter < 0 || now - kp.createdMs >= this.t.rejectAfterTime) {
       this.counters.dropExpiredKeypair++;
       return;
@@ -424,11 +515,22 @@ export class Device {
       return;
     }
     if (peer.next === kp) this.handshakes.promoteNext(peer, now);
-    // Roaming: the endpoint follows the latest authenticated packet (§2).
+    // Roaming: the endpoint follows the latest authenticated packet (§2) — but a direct path
+    // heard from recently is not given up for a relayed packet still in flight.
     const ep = peer.endpoint;
-    if (!ep || ep.port !== port || ep.address !== address) {
-      peer.endpoint = endpointOf(port, address);
-      this.publish(peer);
+    if (relayed) {
+      if (!ep?.relay || !sameKey(ep.relay.via, relayed.relay!.via)) {
+        if (now - peer.lastDirectMs > DIRECT_GRACE_MS || !ep) {
+          peer.endpoint = relayed;
+          this.publish(peer);
+        }
+      }
+    } else {
+      peer.lastDirectMs = now;
+      if (!ep || ep.relay || ep.port !== port || ep.address !== address) {
+        peer.endpoint = endpointOf(port, address);
+        this.publish(peer);
+      }
     }
     peer.lastReceivedMs = now;
     peer.newHandshakeDueMs = 0;
@@ -446,6 +548,10 @@ export class Device {
     }
     if (peer.keepaliveDueMs === 0) peer.keepaliveDueMs = now + this.t.keepaliveTimeout;
     const pkt = data.subarray(h, h + len);
+    if (this.wire.kind === 'native' && (pkt[0] === RELAY_FORWARD || pkt[0] === RELAY_DELIVER)) {
+      this.receiveRelay(peer, pkt, now);
+      return;
+    }
     const version = ipVersion(pkt, len);
     const ipLen = version === 0 ? 0 : ipPacketLength(pkt, len, version);
     if (version === 0 || ipLen === 0) {
@@ -474,6 +580,26 @@ export class Device {
   log(line: string): void {
     this.seams.log?.(line);
   }
+}
+
+const RELAY_FORWARD = 0x10;
+const RELAY_DELIVER = 0x11;
+const RELAY_HEADER = 1 + 2 + 32;
+/** A relayed packet does not move a peer off a direct path heard from within this long. */
+const DIRECT_GRACE_MS = 15_000;
+
+function relayMessage(type: number, key: Uint8Array, dgram: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RELAY_HEADER + dgram.length);
+  out[0] = type;
+  out[1] = dgram.length >> 8;
+  out[2] = dgram.length & 0xff;
+  out.set(key, 3);
+  out.set(dgram, RELAY_HEADER);
+  return out;
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function endpointOf(port: number, address: string): Endpoint {

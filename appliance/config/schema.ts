@@ -81,6 +81,8 @@ export interface Config {
   gateway: GatewayConfig | null;
   /** This appliance offers itself as an exit; null: it does not. */
   exit: ExitConfig | null;
+  /** Relaying for members that cannot reach each other directly (README "Discovery"). */
+  relay: { enabled: boolean };
 }
 
 export type WireMode = 'native' | 'wireguard';
@@ -120,6 +122,13 @@ export const DEFAULT_TIMERS: TimerConfig = {
 
 export const DEFAULT_CONTROL_SOCKET = '/run/warren/warren.sock';
 
+function parseRelay(raw: unknown): { enabled: boolean } {
+  const r = table(raw ?? {}, 'relay');
+  rejectUnknown(r, 'relay', ['enabled']);
+  if (r.enabled !== undefined && typeof r.enabled !== 'boolean') throw new ConfigError('relay.enabled', 'expected true or false');
+  return { enabled: r.enabled === true };
+}
+
 /** Decodes a WireGuard-style base64 key (32 bytes, 44 characters). */
 export function decodeKey(text: string, field: string): Uint8Array {
   const s = text.trim();
@@ -140,7 +149,7 @@ export function encodeKey(key: Uint8Array): string {
  */
 export function validateConfig(doc: unknown, readFile: (path: string) => string): Config {
   const root = table(doc, '(top level)');
-  rejectUnknown(root, '', ['interface', 'network', 'discovery', 'control', 'timers', 'limits', 'peer', 'gateway', 'exit']);
+  rejectUnknown(root, '', ['interface', 'network', 'discovery', 'control', 'timers', 'limits', 'peer', 'gateway', 'exit', 'relay']);
 
   const ifc = table(root.interface ?? {}, 'interface');
   rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire', 'padding', 'cipher', 'advertise']);
@@ -313,5 +322,6 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
     peers,
     gateway: root.gateway === undefined ? null : parseGateway(root.gateway, name),
     exit: root.exit === undefined ? null : parseExit(root.exit),
+    relay: parseRelay(root.relay),
   };
 }

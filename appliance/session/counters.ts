@@ -26,6 +26,14 @@ export interface Counters {
   cookieRepliesReceived: number;
   keepalivesSent: number;
   keepalivesReceived: number;
+  /** As a relay: datagrams passed on from one member to another. */
+  relayForwarded: number;
+  /** Relay requests refused (relaying off, unknown or unreachable target, malformed). */
+  relayRefused: number;
+  /** Datagrams that arrived through a relay. */
+  relayDelivered: number;
+  /** Datagrams sent through a relay. */
+  relaySent: number;
 }
 
 export function newCounters(): Counters {
@@ -34,6 +42,6 @@ export function newCounters(): Counters {
     dropExpiredKeypair: 0, dropSourceNotAllowed: 0, dropNoRoute: 0, dropNoEndpoint: 0, dropTunFull: 0,
     handshakeInvalid: 0, handshakeReplay: 0, handshakeFlood: 0, initiationsSent: 0, initiationsReceived: 0,
     responsesSent: 0, responsesReceived: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0,
-    keepalivesSent: 0, keepalivesReceived: 0,
+    keepalivesSent: 0, keepalivesReceived: 0, relayForwarded: 0, relayRefused: 0, relayDelivered: 0, relaySent: 0,
   };
 }

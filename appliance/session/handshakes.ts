@@ -83,7 +83,7 @@ export class Handshakes {
     const got = consumeInitiation({ local: this.host.identity, message: msg });
     // consumeInitiation authenticated the initiator's static key (IK: its encrypted timestamp
     // opens only after the ss mix), so a member not yet met may be admitted by key.
-    const peer = got ? this.host.peerByKey(got.remoteStatic) ?? this.host.admitInitiator(got.remoteStatic) : undefined;
+    const peer = got && fromItself(source, got.remoteStatic) ? this.host.peerByKey(got.remoteStatic) ?? this.host.admitInitiator(got.remoteStatic) : undefined;
     if (!got || !peer) {
       this.host.counters.handshakeInvalid++;
       return;
@@ -126,7 +126,7 @@ export class Handshakes {
     const receiver = readHandshakeReceiver(msg) ?? 0;
     const entry = this.indices.get(receiver);
     const peer = entry?.peer;
-    if (!entry || entry.keypair || !peer || !peer.handshake || peer.handshakeIndex !== receiver) {
+    if (!entry || entry.keypair || !peer || !peer.handshake || peer.handshakeIndex !== receiver || !fromItself(source, peer.publicKey)) {
       this.host.counters.handshakeInvalid++;
       return;
     }
@@ -246,4 +246,10 @@ export class Handshakes {
     this.indices.delete(kp.localIndex);
     kp.wipe();
   }
+}
+
+/** A handshake that came through a relay must be from the member the relay named (it may not speak for another). */
+function fromItself(source: Endpoint, key: Uint8Array): boolean {
+  const to = source.relay?.to;
+  return !to || (to.length === key.length && to.every((x, i) => x === key[i]));
 }

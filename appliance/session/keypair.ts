@@ -9,6 +9,12 @@ export const REJECT_AFTER_MESSAGES = Number.MAX_SAFE_INTEGER;
 
 export class Keypair {
   sendCounter = 0;
+  /**
+   * Who seals with it: the outbound worker (counting in the send table) or the main thread
+   * (`sendCounter`; relayed peers). Fixed at first use: two counters for one key would reuse
+   * nonces, so a key never changes hands (a peer that changes path rekeys instead).
+   */
+  owner: 'worker' | 'main' | null = null;
   readonly replay = new ReplayWindow();
   constructor(
     readonly sendKey: Uint8Array,

@@ -22,6 +22,8 @@ export class Peer {
   /** Index in the device's peer list, and in the outbound worker's send table. */
   slot = -1;
   endpoint: Endpoint | null;
+  /** When a packet last authenticated from its own address (not through a relay). */
+  lastDirectMs = 0;
   /** LANs the peer shares (site-to-site, from its discovery record): routed to it like allowed IPs. */
   subnets: Prefix[] = [];
   readonly cookie: CookieGenerator;

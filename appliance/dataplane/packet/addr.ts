@@ -16,6 +16,14 @@ export interface Endpoint {
   family: Family;
   address: string; // canonical text form, as Bun's UDP socket reports it
   port: number;
+  /** Set when the peer is reached through a relay member (address "relay", port 0). */
+  relay?: RelayHop;
+}
+
+/** A path through a relay: the relay member's static key, and the far peer's. */
+export interface RelayHop {
+  readonly via: Uint8Array;
+  readonly to: Uint8Array;
 }
 
 export function parsePrefix(text: string): Prefix | null {
@@ -56,6 +64,7 @@ export function parseEndpoint(text: string): Endpoint | null {
 }
 
 export function formatEndpoint(e: Endpoint): string {
+  if (e.relay) return `relay ${Buffer.from(e.relay.via).toString('base64').slice(0, 8)}`;
   return e.family === 6 ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }
 

@@ -1,0 +1,135 @@
+// Relaying: A and D cannot reach each other (their datagrams to each other are lost, as between
+// two NATs that defeat hole punching); R, a member both reach, passes their already-encrypted
+// datagrams on. Three devices back to back on a fake network and a fake clock.
+
+import { describe, expect, test } from 'bun:test';
+import { Device } from '../../appliance/device.ts';
+import { parseConfigText } from '../../appliance/config/load.ts';
+import { encodeKey } from '../../appliance/config/schema.ts';
+import { generatePrivateKey, publicKeyOf } from '../../appliance/noise/crypto.ts';
+
+const ADDR = { a: '192.168.77.1', r: '192.168.77.2', d: '192.168.77.3' } as const;
+const OVERLAY = { a: '10.99.0.1', r: '10.99.0.2', d: '10.99.0.3' } as const;
+type Name = keyof typeof ADDR;
+
+function ipv4(src: string, dst: string, payload: number[]): Uint8Array {
+  const p = new Uint8Array(20 + payload.length);
+  p[0] = 0x45;
+  p[3] = p.length;
+  p[8] = 64;
+  p[9] = 17;
+  p.set(src.split('.').map(Number), 12);
+  p.set(dst.split('.').map(Number), 16);
+  p.set(payload, 20);
+  return p;
+}
+
+function network(relayEnabled: boolean) {
+  const secret = encodeKey(crypto.getRandomValues(new Uint8Array(32)));
+  const keys = { a: generatePrivateKey(), r: generatePrivateKey(), d: generatePrivateKey() };
+  const clock = { t: 1000 };
+  const wire: { from: Name; to: string; data: Uint8Array }[] = [];
+  const tun: Record<Name, Uint8Array[]> = { a: [], r: [], d: [] };
+  const peerSection = (n: Name, withEndpoint: boolean) =>
+    `[[peer]]\nname = "${n}"\npublic_key = "${encodeKey(publicKeyOf(keys[n]))}"\nallowed_ips = ["${OVERLAY[n]}/32"]\n${withEndpoint ? `endpoint = "${ADDR[n]}:51820"\npersistent_keepalive = 25\n` : ''}`;
+  const config = (self: Name, peers: string, relay = false) => parseConfigText(`[interface]\nname = "t0"\nprivate_key = "${encodeKey(keys[self])}"\naddress = ["${OVERLAY[self]}/24"]\n[network]\nsecret = "${secret}"\n[relay]\nenabled = ${relay}\n${peers}`);
+  const mk = (self: Name, peers: string, relay = false) =>
+    new Device(config(self, peers, relay), {
+      sendMany: (list) => {
+        for (let i = 0; i < list.length; i += 3) wire.push({ from: self, to: list[i + 2] as string, data: (list[i] as Uint8Array).slice() });
+      },
+      tunWrite: (p) => (tun[self].push(p.slice()), true),
+      now: () => clock.t,
+      wallNow: () => 1_700_000_000_000 + clock.t,
+    });
+  const dev = {
+    a: mk('a', peerSection('r', true) + peerSection('d', false)),
+    r: mk('r', peerSection('a', false) + peerSection('d', false), relayEnabled),
+    d: mk('d', peerSection('r', true) + peerSection('a', false)),
+  };
+  const byAddr = new Map<string, Name>(Object.entries(ADDR).map(([n, a]) => [a, n as Name]));
+  /** Delivers everything, except what A and D send each other directly (lost, as through two NATs). */
+  const pump = () => {
+    for (let round = 0; round < 30 && wire.length > 0; round++) {
+      for (const d of wire.splice(0)) {
+        const to = byAddr.get(d.to);
+        if (!to || (d.from === 'a' && to === 'd') || (d.from === 'd' && to === 'a')) continue;
+        dev[to].inbound(d.data, 51820, ADDR[d.from]);
+      }
+    }
+  };
+  const peer = (on: Name, of: Name) => dev[on].peers.find((p) => p.name === of)!;
+  // Both reach the relay first (as members keep sessions with it).
+  dev.a.outbound([ipv4(OVERLAY.a, OVERLAY.r, [1])], 1);
+  dev.d.outbound([ipv4(OVERLAY.d, OVERLAY.r, [2])], 1);
+  pump();
+  return { dev, tun, pump, peer, clock };
+}
+
+describe('relay', () => {
+  test('A reaches D through R both ways; R sees only keys and ciphertext and counts what it passed on', () => {
+    const { dev, tun, pump, peer } = network(true);
+    expect(tun.r).toHaveLength(2);
+    // Direct: A's handshakes to D go nowhere.
+    peer('a', 'd').endpoint = { family: 4, address: ADDR.d, port: 51820 };
+    dev.a.outbound([ipv4(OVERLAY.a, OVERLAY.d, [3])], 1);
+    pump();
+    expect(tun.d).toHaveLength(0);
+    // Through R.
+    dev.a.useRelay(peer('a', 'd'), peer('a', 'r'));
+    pump();
+    const ping = ipv4(OVERLAY.a, OVERLAY.d, [4, 4]);
+    dev.a.outbound([ping], 1);
+    pump();
+    expect(tun.d.map((p) => Buffer.from(p).toString('hex'))).toContain(Buffer.from(ping).toString('hex'));
+    // D learned A's path through R from the handshake, and answers that way.
+    expect(peer('d', 'a').endpoint?.relay).toBeDefined();
+    const pong = ipv4(OVERLAY.d, OVERLAY.a, [5]);
+    dev.d.outbound([pong], 1);
+    pump();
+    expect(tun.a.map((p) => Buffer.from(p).toString('hex'))).toEqual([Buffer.from(pong).toString('hex')]);
+    expect(dev.r.counters.relayForwarded).toBeGreaterThanOrEqual(4); // initiation, response, ping, pong
+    expect(dev.a.counters.relaySent).toBeGreaterThan(0);
+    expect(dev.d.counters.relayDelivered).toBeGreaterThan(0);
+    expect(tun.r).toHaveLength(2); // R's own TUN got nothing of theirs
+    expect(peer('a', 'd').stats.handshakes).toBe(1);
+  });
+
+  test('a member that does not relay refuses; nothing reaches D', () => {
+    const { dev, tun, pump, peer } = network(false);
+    dev.a.useRelay(peer('a', 'd'), peer('a', 'r'));
+    dev.a.outbound([ipv4(OVERLAY.a, OVERLAY.d, [6])], 1);
+    pump();
+    expect(tun.d).toHaveLength(0);
+    expect(dev.r.counters.relayRefused).toBeGreaterThan(0);
+    expect(dev.r.counters.relayForwarded).toBe(0);
+  });
+
+  test('once a direct packet authenticates, the path is direct again, and a late relayed one does not undo it', () => {
+    const { dev, pump, peer, clock } = network(true);
+    dev.a.useRelay(peer('a', 'd'), peer('a', 'r'));
+    pump();
+    expect(peer('d', 'a').endpoint?.relay).toBeDefined();
+    // D sends directly (a hole opened): A's endpoint for D becomes direct.
+    const direct = dev.d.peers.find((p) => p.name === 'a')!;
+    direct.endpoint = { family: 4, address: ADDR.a, port: 51820 };
+    const sent: Uint8Array[] = [];
+    // Hand-deliver D's next packet to A as if from D's address.
+    const before = dev.a.counters.rxDatagrams;
+    const orig = (dev.d as unknown as { seams: { sendMany: (l: unknown[]) => void } }).seams.sendMany;
+    (dev.d as unknown as { seams: { sendMany: (l: unknown[]) => void } }).seams.sendMany = (l) => {
+      for (let i = 0; i < l.length; i += 3) sent.push((l[i] as Uint8Array).slice());
+    };
+    dev.d.outbound([ipv4(OVERLAY.d, OVERLAY.a, [7])], 1);
+    (dev.d as unknown as { seams: { sendMany: (l: unknown[]) => void } }).seams.sendMany = orig;
+    for (const d of sent) dev.a.inbound(d, 51820, ADDR.d);
+    expect(dev.a.counters.rxDatagrams).toBeGreaterThan(before);
+    expect(peer('a', 'd').endpoint).toEqual({ family: 4, address: ADDR.d, port: 51820 });
+    // A relayed packet from D arriving later does not move A back to the relay.
+    clock.t += 1000;
+    direct.endpoint = { family: 4, address: 'relay', port: 0, relay: { via: peer('d', 'r').publicKey, to: peer('d', 'a').publicKey } };
+    dev.d.outbound([ipv4(OVERLAY.d, OVERLAY.a, [8])], 1);
+    pump();
+    expect(peer('a', 'd').endpoint?.relay).toBeUndefined();
+  });
+});
