@@ -1,143 +1,25 @@
-// The admin's only view of the appliance: `AdminApi`, which the daemon implements in-process
-// (appliance/control will adapt its state to it) and `fake-api.ts` implements in memory for the
-// tests, the dev preview and the benchmark. Every method is async and takes and returns plain,
-// JSON-able data, so the same interface could later be served over the control socket.
-//
-// Conventions: keys are WireGuard base64 (44 characters); byte counters are totals since the
-// daemon started; times are ISO 8601 strings; "unknown" is null, never 0.
+// The admin's only view of the appliance: `AdminApi` and the data it carries. They are defined in
+// appliance/control/admin-types.ts, where the daemon's implementation (appliance/admin/) can use
+// the same `AdminError` class at runtime without importing webui (test/unit/architecture.test.ts);
+// webui code keeps importing them from here.
 
-/** Where a LAN device's traffic goes: through the overlay, straight to the ISP, or nowhere. */
-export type DevicePolicy = 'overlay' | 'direct' | 'block';
-/** `'best'` lets Warren pick the exit (lowest latency); otherwise a peer's public key. */
-export type ExitChoice = string;
-export const BEST_EXIT = 'best';
-export type Hops = 1 | 2 | 3;
-/** `on`: traffic that should use the tunnel is dropped while it is down; `always`: also while Warren is stopped. */
-export type KillSwitch = 'on' | 'always';
-export type Padding = 'off' | 'bucket' | 'mtu';
-
-export interface Health {
-  tunnel: boolean;
-  dns: boolean;
-  killSwitch: boolean;
-}
-
-export interface ExitInUse {
-  name: string;
-  publicKey: string;
-  latencyMs: number | null;
-}
-
-export interface AdminStatus {
-  interfaceName: string;
-  publicKey: string;
-  uptimeSeconds: number;
-  rxBytes: number;
-  txBytes: number;
-  peersOnline: number;
-  peersTotal: number;
-  /** null while no exit is in use (all devices direct, or no peer offers one). */
-  exit: ExitInUse | null;
-  health: Health;
-}
-
-export interface AdminPeer {
-  name: string;
-  publicKey: string;
-  endpoint: string | null;
-  rttMs: number | null;
-  lossPercent: number | null;
-  rxBytes: number;
-  txBytes: number;
-  path: 'direct' | 'relay';
-  /** null: never completed a handshake. */
-  lastHandshakeSecondsAgo: number | null;
-}
-
-export interface LanDevice {
-  mac: string;
-  ip: string;
-  hostname: string | null;
-  policy: DevicePolicy;
-  exit: ExitChoice;
-}
-
-export interface DeviceSettings {
-  policy: DevicePolicy;
-  exit: ExitChoice;
-}
-
-export interface Member {
-  publicKey: string;
-  name: string;
-  /** When it was recorded in this list. */
-  since: string;
-}
-
-export interface NetworkInfo {
-  hasNetwork: boolean;
-  /** null while hasNetwork is false. */
-  name: string | null;
-  pending: Member[];
-  approved: Member[];
-  revoked: Member[];
-}
-
-export interface PrivacySettings {
-  hops: Hops;
-  exit: ExitChoice;
-  killSwitch: KillSwitch;
-  dns: 'on' | 'off';
-  padding: Padding;
-}
-
-export interface ExitOffer {
-  enabled: boolean;
-  /** The owner confirmed they understand that other members' traffic leaves from their address. */
-  acceptRisk: boolean;
-}
-
-export type AdminErrorKind =
-  | 'invalid' // the request was understood but refused (a bad invite, an exit offer without acceptRisk)
-  | 'not-found' // no such device, member or peer
-  | 'conflict' // not in this state (already has a network, no network yet)
-  | 'unavailable'; // the daemon cannot do it right now
-
-/** What AdminApi methods throw; `message` is shown to the owner, so it says what to do next. */
-export class AdminError extends Error {
-  override readonly name = 'AdminError';
-  constructor(
-    readonly kind: AdminErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface AdminApi {
-  status(): Promise<AdminStatus>;
-  peers(): Promise<AdminPeer[]>;
-
-  devices(): Promise<LanDevice[]>;
-  setDevicePolicy(mac: string, settings: DeviceSettings): Promise<LanDevice>;
-
-  network(): Promise<NetworkInfo>;
-  /** The invite text of the current network (secret inside: only shown on request). */
-  invite(): Promise<string>;
-  createNetwork(name: string): Promise<NetworkInfo>;
-  joinNetwork(invite: string): Promise<NetworkInfo>;
-  approve(publicKey: string): Promise<NetworkInfo>;
-  deny(publicKey: string): Promise<NetworkInfo>;
-  revoke(publicKey: string): Promise<NetworkInfo>;
-
-  privacy(): Promise<PrivacySettings>;
-  setPrivacy(settings: PrivacySettings): Promise<PrivacySettings>;
-
-  exitOffer(): Promise<ExitOffer>;
-  setExitOffer(offer: ExitOffer): Promise<ExitOffer>;
-
-  /** The most recent log lines, oldest first. */
-  logs(limit: number): Promise<string[]>;
-  /** A text report for asking for help: versions, config and status, with keys and secrets removed. */
-  supportBundle(): Promise<string>;
-}
+export { AdminError, BEST_EXIT } from '../appliance/control/admin-types.ts';
+export type {
+  AdminApi,
+  AdminErrorKind,
+  AdminPeer,
+  AdminStatus,
+  DevicePolicy,
+  DeviceSettings,
+  ExitChoice,
+  ExitInUse,
+  ExitOffer,
+  Health,
+  Hops,
+  KillSwitch,
+  LanDevice,
+  Member,
+  NetworkInfo,
+  Padding,
+  PrivacySettings,
+} from '../appliance/control/admin-types.ts';

@@ -3,17 +3,14 @@
 //
 // Exit codes: 0 done, 1 the command failed (message on stderr), 2 bad usage or a malformed invite.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generatePrivateKey, publicKeyOf } from '../noise/crypto.ts';
 import { assignAddresses, ulaPrefix } from '../network/addresses.ts';
 import { decodeInvite, encodeInvite, inviteQr, InviteError } from '../network/invite.ts';
+import { initNetwork, joinInvite, keyPathOf, ownPublicKey, prepareDir } from '../network/setup.ts';
 import {
   approve,
-  checkKeyText,
-  createNetwork,
   deny,
   findMember,
   loadNetwork,
@@ -23,7 +20,6 @@ import {
   PRIVATE_KEY_FILE,
   revoke,
   saveNetwork,
-  writeFileAtomic,
   type Network,
 } from '../network/store.ts';
 
@@ -118,44 +114,6 @@ async function dispatch(cmd: NetworkCommand, args: string[], io: Io): Promise<nu
   }
 }
 
-/** This node's public key, from the private key file; null when there is none. */
-function ownPublicKey(path: string): Uint8Array | null {
-  if (!existsSync(path)) return null;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new NetworkStoreError('read', `cannot read this node's key ${path}: ${(e as Error).message}`);
-  }
-  let key: string;
-  try {
-    key = checkKeyText(text, path);
-  } catch {
-    throw new NetworkStoreError('read', `${path} is not a private key (expected 44 characters of base64, as \`warren genkey\` prints)`);
-  }
-  const bytes = new Uint8Array(Buffer.from(key, 'base64'));
-  const publicKey = publicKeyOf(bytes);
-  bytes.fill(0);
-  return publicKey;
-}
-
-/** This node's key in the data directory, created (mode 0600) when missing. */
-function ensureKey(dir: string): { publicKey: Uint8Array; created: boolean } {
-  const path = join(dir, PRIVATE_KEY_FILE);
-  const existing = ownPublicKey(path);
-  if (existing) return { publicKey: existing, created: false };
-  const key = generatePrivateKey();
-  writeFileAtomic(path, `${b64(key)}\n`);
-  const publicKey = publicKeyOf(key);
-  key.fill(0);
-  return { publicKey, created: true };
-}
-
-function prepareDir(dir: string): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return join(dir, NETWORK_FILE);
-}
-
 function addressesLine(net: Network, key: Uint8Array): string {
   const members = net.approved.map((m) => new Uint8Array(Buffer.from(m.key, 'base64')));
   const a = assignAddresses(key, members, net.secret);
@@ -168,10 +126,8 @@ function init(dir: string, name: string, io: Io): number {
     const old = loadNetwork(path);
     throw new NetworkStoreError('write', `${dir} already holds network "${old.name}"; use another --data directory, or remove ${path} first`);
   }
-  const { publicKey, created } = ensureKey(dir);
-  const net = approve(createNetwork(name), b64(publicKey), new Date(), hostname());
-  saveNetwork(path, net);
-  io.out(`created network "${net.name}" in ${path}${created ? ` (new key ${join(dir, PRIVATE_KEY_FILE)})` : ''}\n`);
+  const { network: net, publicKey, createdKey } = initNetwork(dir, name);
+  io.out(`created network "${net.name}" in ${path}${createdKey ? ` (new key ${join(dir, PRIVATE_KEY_FILE)})` : ''}\n`);
   io.out(`this node: ${b64(publicKey)}  ${addressesLine(net, publicKey)}\n\n`);
   io.out(`invite — it carries the network secret, share it only with devices you trust:\n${encodeInvite(net.name, net.secret)}\n`);
   io.out('(`warren invite` shows it as a QR code)\n');
@@ -189,9 +145,7 @@ function joinNetwork(dir: string, text: string, io: Io): number {
     }
     throw new NetworkStoreError('write', `${dir} already holds network "${old.name}"; to join "${invite.name}" instead, remove ${path} first`);
   }
-  const { publicKey } = ensureKey(dir);
-  const net = approve(createNetwork(invite.name, () => invite.secret.slice()), b64(publicKey), new Date(), hostname());
-  saveNetwork(path, net);
+  const { network: net, publicKey } = joinInvite(dir, invite);
   io.out(`joined network "${net.name}" (${path})\n`);
   io.out(`this node: ${b64(publicKey)}  ${addressesLine(net, publicKey)}\n`);
   io.out(`the network's IPv6 prefix is ${ulaPrefix(net.secret)}; if members there require approval, run on one of them:\n  warren approve ${b64(publicKey)}\n`);
@@ -230,7 +184,7 @@ function changeMember(cmd: 'approve' | 'deny' | 'revoke', dir: string, keyText: 
   const path = join(dir, NETWORK_FILE);
   const net = loadNetwork(path);
   const key = resolveKey(net, keyText);
-  const self = ownPublicKey(isAbsolute(net.keyFile) ? net.keyFile : join(dir, net.keyFile));
+  const self = ownPublicKey(keyPathOf(dir, net));
   if (self && key === b64(self) && cmd !== 'approve') throw new NetworkStoreError('invalid-argument', `${key} is this node's own key; it cannot ${cmd} itself`);
   const now = new Date();
   const next = cmd === 'approve' ? approve(net, key, now, name) : cmd === 'deny' ? deny(net, key, now) : revoke(net, key, now);

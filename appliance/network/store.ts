@@ -48,7 +48,7 @@ export interface Network {
   revoked: readonly Member[];
 }
 
-export type NetworkStoreErrorKind = 'read' | 'write' | 'parse' | 'field' | 'not-pending' | 'invalid-argument';
+export type NetworkStoreErrorKind = 'read' | 'write' | 'parse' | 'field' | 'not-pending' | 'invalid-argument' | 'exists';
 
 export class NetworkStoreError extends Error {
   override readonly name = 'NetworkStoreError';
