@@ -27,6 +27,7 @@ import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
 import { GatewayController, ownSubnets } from './gateway/gateway.ts';
 import { ExitChooser } from './gateway/exit-choice.ts';
+import { PathChooser } from './discovery/paths.ts';
 
 const TICK_MS = 100;
 /** Peers the data plane holds (configured plus discovered). */
@@ -150,11 +151,14 @@ export async function runDaemon(config: Config): Promise<void> {
     },
   );
   const exits = config.gateway ? new ExitChooser(config.gateway.exit, dev) : null;
+  const paths = new PathChooser();
   let ticks = 0;
   const timer = setInterval(() => {
     dev.tick();
     if (++ticks % 10 !== 0) return;
-    exits?.tick(performance.timeOrigin + performance.now());
+    const now = performance.timeOrigin + performance.now();
+    exits?.tick(now);
+    if (config.network && ifc.wire === 'native') paths.tick(dev, now);
     // A member revoked while connected is dropped at once (the file is re-read only when it changed).
     if (membership && ticks % 20 === 0) {
       const revoked = new Set(membership.revoked());
@@ -186,7 +190,8 @@ export async function runDaemon(config: Config): Promise<void> {
         endpoint: p.endpoint ? formatEndpoint(p.endpoint) : null,
         allowedIps: p.allowedIps.map(formatPrefix),
         handshakes: p.stats.handshakes,
-        lastHandshakeSecondsAgo: p.stats.lastHandshakeMs ? Math.round((performance.now() - p.stats.lastHandshakeMs) / 1000) : null,
+        lastHandshakeSecondsAgo: p.stats.lastHandshakeMs ? Math.round((performance.timeOrigin + performance.now() - p.stats.lastHandshakeMs) / 1000) : null,
+        path: p.endpoint?.relay ? 'relay' : 'direct',
         rxBytes: p.stats.rxBytes,
         txBytes: p.stats.txBytes,
         rxPackets: p.stats.rxPackets,
@@ -197,7 +202,7 @@ export async function runDaemon(config: Config): Promise<void> {
     }),
   });
   if (config.discovery && config.network) dhtSocket = new SharedDhtSocket({ send: (d, p, a) => socket.send(d, p, a), port: socket.port });
-  const discovery = dhtSocket && membership ? startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket, exits) : null;
+  const discovery = dhtSocket && membership ? startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket, exits, paths) : null;
   if (discovery) await discovery.start();
   dev.start();
   // Start-up garbage (config parsing, compiling, key derivation) is collected once, so an idle
@@ -230,7 +235,7 @@ export async function runDaemon(config: Config): Promise<void> {
  * reached at the endpoints their records list. Only approved members are added; a device the
  * network file does not list yet is recorded there as pending (membership.ts).
  */
-function startDiscovery(config: Config, dev: Device, membership: Membership, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket, exits: ExitChooser | null): DiscoveryService {
+function startDiscovery(config: Config, dev: Device, membership: Membership, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket, exits: ExitChooser | null, paths: PathChooser): DiscoveryService {
   const d = config.discovery!;
   const self = dev.identity.publicKey;
   const observed = new Map<string, Endpoint>();
@@ -238,6 +243,7 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
     const keyText = encodeKey(r.staticKey);
     if (Buffer.from(r.staticKey).equals(Buffer.from(self)) || !membership.admits(r.staticKey)) return;
     exits?.offer(r.staticKey, r.offers.exit);
+    paths.offer(r.staticKey, r.offers.relay);
     const ep = r.endpoints.filter((e) => e.kind !== 'subnet').map((e) => parseEndpoint(`${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}`)).find((e) => e?.family === 4) ?? null;
     let peer = dev.peerByKey(r.staticKey);
     if (!peer) {
@@ -285,7 +291,7 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
     staticKey: self,
     identitySeed: identitySeed(config.interface.privateKey),
     endpoints: () => ownEndpoints(udpPort, tunName, config.interface.advertise),
-    offers: { relay: false, exit: config.exit !== null },
+    offers: { relay: config.relay.enabled, exit: config.exit !== null },
     dht: { bootstrap: d.bootstrap ?? undefined, labRanges: d.labRanges, socket: dhtSocket },
     lookupIntervalMs: d.lookupInterval * 1000,
     onMember,
