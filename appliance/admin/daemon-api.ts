@@ -1,0 +1,308 @@
+// The web admin's AdminApi, implemented over the appliance itself: the running daemon's status
+// (a seam: the object the control socket's /status serves), the network file and node key in
+// the data directory (network-admin.ts), the owner's settings (settings.ts) and the LAN's
+// neighbour table and DHCP leases (lan-devices.ts). Every side effect comes in through
+// DaemonAdminDeps, so the tests need no root, no TUN and no daemon.
+//
+// The daemon reacts through two hooks: onSettingsChanged after a setting is saved (it merges the
+// settings into its config with applySettings and reapplies the gateway), onNetworkChanged after
+// a network was created or joined (it can start its tunnel). Member changes need no hook: the
+// daemon's Membership re-reads the network file when its mtime moves, and drops a revoked peer.
+//
+// AdminError comes from control/admin-types.ts, the class webui/api.ts re-exports: the appliance
+// may not import webui at runtime (test/unit/architecture.test.ts), and the admin tells errors
+// apart with instanceof, so both sides need the one class.
+
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import pkg from '../../package.json' with { type: 'json' };
+import type { Config } from '../config/schema.ts';
+import {
+  AdminError,
+  type AdminApi,
+  type AdminPeer,
+  type AdminStatus,
+  type DeviceSettings,
+  type ExitOffer,
+  type LanDevice,
+  type NetworkInfo,
+  type PrivacySettings,
+} from '../control/admin-types.ts';
+import { MEMBER_LISTS, type Network } from '../network/store.ts';
+import type { Runner } from '../system/runner.ts';
+import { seenDevices, type SeenDevice } from './lan-devices.ts';
+import { NetworkAdmin, sentence } from './network-admin.ts';
+import {
+  capName,
+  deviceSettingOf,
+  exitOfferOf,
+  exitOfferProblem,
+  formatSettings,
+  loadSettings,
+  normalizeMac,
+  privacyOf,
+  saveSettings,
+  SettingsError,
+  validateDeviceSetting,
+  validateExitOffer,
+  validatePrivacy,
+  type Settings,
+} from './settings.ts';
+import { adminPeers, adminStatus, type DaemonStatus } from './status-view.ts';
+import { formatSupportBundle } from './support-bundle.ts';
+
+export type { DaemonPeerStatus, DaemonStatus } from './status-view.ts';
+
+/** Log lines in a support bundle. */
+const BUNDLE_LOG_LINES = 200;
+
+export interface DaemonAdminDeps {
+  /** Where network.toml and private.key live (`/var/lib/warren`). */
+  dataDir: string;
+  /** The owner's settings (`/var/lib/warren/settings.json`). */
+  settingsPath: string;
+  /** Where dnsmasq keeps its lease file (the control socket's directory, `/run/warren`). */
+  runDir: string;
+  /** The LAN interface (gateway.lan); null: not a gateway, no LAN devices to list. */
+  lan: string | null;
+  run: Runner;
+  /** The daemon's status; null while no tunnel runs (first run, before a network exists). */
+  status: () => DaemonStatus | null;
+  /** Recent log lines, oldest first (a LogRing's lines()). */
+  logs: () => string[];
+  /** A setting was saved; `s` is the whole new settings (merge them with applySettings). */
+  onSettingsChanged: (s: Settings) => void | Promise<void>;
+  /** A network was created or joined: network.toml (and private.key) now exist in dataDir. */
+  onNetworkChanged: () => void | Promise<void>;
+  now?: () => Date;
+  /** The config as parsed from its file, before settings are merged: what holds where the owner chose nothing. */
+  config?: () => Config | null;
+  /** The config file, shown (redacted) in the support bundle. */
+  configPath?: string | null;
+  /** Where the admin says what it did, and what it could not do in the background (LAN listing). */
+  log?: (line: string) => void;
+  /** The name this node approves itself under in a new network (default: the host name). */
+  selfName?: string;
+}
+
+export class DaemonAdminApi implements AdminApi {
+  private readonly now: () => Date;
+  private readonly net: NetworkAdmin;
+  private lastLanError = '';
+
+  constructor(private readonly deps: DaemonAdminDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.net = new NetworkAdmin({ dataDir: deps.dataDir, now: this.now, selfName: () => deps.selfName ?? hostname(), log: (line) => this.log(line) });
+  }
+
+  // ---- Status ----
+
+  async status(): Promise<AdminStatus> {
+    return adminStatus(this.deps.status(), () => ({ interfaceName: this.config()?.interface.name ?? '', publicKey: this.net.ownKey() ?? '' }));
+  }
+
+  async peers(): Promise<AdminPeer[]> {
+    return adminPeers(this.deps.status());
+  }
+
+  // ---- LAN devices ----
+
+  async devices(): Promise<LanDevice[]> {
+    return this.listDevices(this.settings());
+  }
+
+  /** Stores the device's policy by MAC, whether it is on the LAN now or not (it applies when it comes). */
+  async setDevicePolicy(mac: string, settings: DeviceSettings): Promise<LanDevice> {
+    const m = normalizeMac(mac);
+    if (!m) throw new AdminError('invalid', 'That is not a MAC address (it looks like 02:00:00:00:00:01); reload the page.');
+    const entry = this.checked(() => validateDeviceSetting({ policy: settings.policy, exit: settings.exit }, 'device', 'device'));
+    const s = this.settings();
+    const name = this.seen().find((d) => d.mac === m)?.hostname ?? s.devices[m]?.name;
+    const next: Settings = { ...s, devices: { ...s.devices, [m]: { ...entry, ...(name ? { name: capName(name) } : {}) } } };
+    await this.save(next, `device ${m}: ${entry.policy}${entry.policy === 'overlay' ? `, exit ${entry.exit}` : ''}`);
+    const device = this.listDevices(next).find((d) => d.mac === m);
+    if (!device) throw new AdminError('unavailable', 'The device setting was saved but cannot be shown; reload the page.');
+    return device;
+  }
+
+  // ---- Network ----
+
+  async network(): Promise<NetworkInfo> {
+    return this.net.info();
+  }
+
+  async invite(): Promise<string> {
+    return this.net.invite();
+  }
+
+  async createNetwork(name: string): Promise<NetworkInfo> {
+    const info = this.net.create(name);
+    await this.networkChanged();
+    return info;
+  }
+
+  async joinNetwork(invite: string): Promise<NetworkInfo> {
+    const { info, changed } = this.net.join(invite);
+    if (changed) await this.networkChanged();
+    return info;
+  }
+
+  async approve(publicKey: string): Promise<NetworkInfo> {
+    return this.net.approve(publicKey);
+  }
+
+  async deny(publicKey: string): Promise<NetworkInfo> {
+    return this.net.deny(publicKey);
+  }
+
+  async revoke(publicKey: string): Promise<NetworkInfo> {
+    return this.net.revoke(publicKey);
+  }
+
+  // ---- Privacy and exit offer ----
+
+  async privacy(): Promise<PrivacySettings> {
+    return privacyOf(this.settings(), this.config());
+  }
+
+  async setPrivacy(settings: PrivacySettings): Promise<PrivacySettings> {
+    const privacy = this.checked(() => validatePrivacy({ ...settings }, 'privacy'));
+    await this.save({ ...this.settings(), privacy }, `privacy: ${JSON.stringify(privacy)}`);
+    return { ...privacy };
+  }
+
+  async exitOffer(): Promise<ExitOffer> {
+    return exitOfferOf(this.settings(), this.config());
+  }
+
+  async setExitOffer(offer: ExitOffer): Promise<ExitOffer> {
+    const checked = this.checked(() => validateExitOffer({ ...offer }, 'exit offer'));
+    const config = this.config();
+    const problem = config ? exitOfferProblem(config, checked) : null;
+    if (problem) throw new AdminError('conflict', problem);
+    await this.save({ ...this.settings(), exitOffer: checked }, `exit offer ${checked.enabled ? 'on' : 'off'}`);
+    return { ...checked };
+  }
+
+  // ---- Diagnostics ----
+
+  async logs(limit: number): Promise<string[]> {
+    const n = Math.floor(limit);
+    return n > 0 ? this.deps.logs().slice(-n) : [];
+  }
+
+  async supportBundle(): Promise<string> {
+    let net: Network | null = null;
+    try {
+      net = this.net.current();
+    } catch {
+      // a broken network file: the bundle says "none yet"; the admin's pages say why
+    }
+    let settings: string;
+    try {
+      settings = formatSettings(loadSettings(this.deps.settingsPath));
+    } catch (e) {
+      settings = `(cannot be used: ${(e as Error).message})`;
+    }
+    let configText: string | null = null;
+    if (this.deps.configPath) {
+      try {
+        configText = readFileSync(this.deps.configPath, 'utf8');
+      } catch (e) {
+        configText = `(cannot read: ${(e as Error).message})`;
+      }
+    }
+    const status = this.deps.status();
+    const own = status?.publicKey ?? this.net.ownKey();
+    return formatSupportBundle({
+      generatedAt: this.now(),
+      versions: { warren: pkg.version, bun: Bun.version, platform: `${process.platform} ${process.arch}` },
+      settings,
+      network: net ? { name: net.name, requireApproval: net.requireApproval, approved: net.approved.length, pending: net.pending.length, revoked: net.revoked.length } : null,
+      configPath: this.deps.configPath ?? null,
+      configText,
+      status,
+      logs: this.deps.logs().slice(-BUNDLE_LOG_LINES),
+      publicKeys: [...(own ? [own] : []), ...(status?.peers ?? []).map((p) => p.publicKey), ...MEMBER_LISTS.flatMap((l) => net?.[l].map((m) => m.key) ?? [])],
+    });
+  }
+
+  // ---- Helpers ----
+
+  private config(): Config | null {
+    return this.deps.config?.() ?? null;
+  }
+
+  private log(line: string): void {
+    this.deps.log?.(line);
+  }
+
+  /** Input checked with the settings file's validators: their complaint goes back to the owner. */
+  private checked<T>(validate: () => T): T {
+    try {
+      return validate();
+    } catch (e) {
+      if (e instanceof SettingsError) throw new AdminError('invalid', `${sentence(e.reason ?? e.message).replace(/\.$/, '')}.`);
+      throw e;
+    }
+  }
+
+  private settings(): Settings {
+    try {
+      return loadSettings(this.deps.settingsPath);
+    } catch (e) {
+      throw new AdminError('unavailable', `${sentence((e as Error).message)}. Fix or remove that file, then reload the page.`);
+    }
+  }
+
+  private async save(next: Settings, what: string): Promise<void> {
+    try {
+      saveSettings(this.deps.settingsPath, next);
+    } catch (e) {
+      throw new AdminError('unavailable', `The setting could not be saved: ${(e as Error).message}. Check the disk (Diagnostics) and try again.`);
+    }
+    this.log(`admin: ${what}`);
+    try {
+      await this.deps.onSettingsChanged(next);
+    } catch (e) {
+      throw new AdminError('unavailable', `The setting is saved, but Warren could not apply it yet: ${(e as Error).message}. It applies when Warren restarts; see Diagnostics.`);
+    }
+  }
+
+  private async networkChanged(): Promise<void> {
+    try {
+      await this.deps.onNetworkChanged();
+    } catch (e) {
+      throw new AdminError('unavailable', `The network is saved, but Warren could not start it yet: ${(e as Error).message}. Restart Warren; see Diagnostics.`);
+    }
+  }
+
+  private seen(): SeenDevice[] {
+    if (!this.deps.lan) return [];
+    try {
+      const seen = seenDevices(this.deps.run, this.deps.lan, this.deps.runDir);
+      this.lastLanError = '';
+      return seen;
+    } catch (e) {
+      // Said once per distinct failure: the devices page may be reloaded every few seconds.
+      const message = (e as Error).message;
+      if (message !== this.lastLanError) this.log(`admin: ${message}`);
+      this.lastLanError = message;
+      return [];
+    }
+  }
+
+  /** Devices seen now, then devices with a saved setting that are away (listed with no address). */
+  private listDevices(s: Settings): LanDevice[] {
+    const config = this.config();
+    const out: LanDevice[] = this.seen().map((d) => {
+      const { policy, exit } = deviceSettingOf(s, config, d.mac, d.ip);
+      return { mac: d.mac, ip: d.ip, hostname: d.hostname ?? s.devices[d.mac]?.name ?? null, policy, exit };
+    });
+    const here = new Set(out.map((d) => d.mac));
+    for (const [mac, d] of Object.entries(s.devices).sort(([a], [b]) => a.localeCompare(b))) {
+      if (!here.has(mac)) out.push({ mac, ip: '', hostname: d.name ?? null, policy: d.policy, exit: d.exit });
+    }
+    return out;
+  }
+}
