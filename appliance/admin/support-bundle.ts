@@ -62,7 +62,7 @@ export function formatSupportBundle(p: BundleParts): string {
     section('settings', p.settings),
     section(`config${p.configPath ? ` ${p.configPath}` : ''}`, p.configText ?? '(not available)'),
     section('status', p.status === null || p.status === undefined ? '(no tunnel running)' : JSON.stringify(p.status, null, 2)),
-    section(`log (last ${p.logs.length} lines)`, p.logs.join('\n') || '(empty)'),
+    section(`log (last ${p.logs.length === 1 ? 'line' : `${p.logs.length} lines`})`, p.logs.join('\n') || '(empty)'),
   ];
   return redact(parts.join('\n'), keys);
 }
