@@ -15,8 +15,9 @@
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
-import type { Config } from '../config/schema.ts';
+import { DEFAULT_CONTROL_SOCKET, type Config } from '../config/schema.ts';
 import {
   AdminError,
   type AdminApi,
@@ -28,6 +29,7 @@ import {
   type NetworkInfo,
   type PrivacySettings,
 } from '../control/admin-types.ts';
+import { DEFAULT_DATA_DIR } from '../network/setup.ts';
 import { MEMBER_LISTS, type Network } from '../network/store.ts';
 import type { Runner } from '../system/runner.ts';
 import { seenDevices, type SeenDevice } from './lan-devices.ts';
@@ -42,6 +44,7 @@ import {
   normalizeMac,
   privacyOf,
   saveSettings,
+  SETTINGS_FILE,
   SettingsError,
   validateDeviceSetting,
   validateExitOffer,
@@ -83,6 +86,16 @@ export interface DaemonAdminDeps {
   log?: (line: string) => void;
   /** The name this node approves itself under in a new network (default: the host name). */
   selfName?: string;
+}
+
+/**
+ * Where the admin's files are for a config: the data directory is the network file's (else
+ * /var/lib/warren), dnsmasq's leases are in the control socket's directory (as the gateway puts
+ * them), the LAN is the gateway's.
+ */
+export function adminPaths(config: Config | null): Pick<DaemonAdminDeps, 'dataDir' | 'settingsPath' | 'runDir' | 'lan'> {
+  const dataDir = config?.network?.file ? dirname(config.network.file) : DEFAULT_DATA_DIR;
+  return { dataDir, settingsPath: join(dataDir, SETTINGS_FILE), runDir: dirname(config?.control.socket ?? DEFAULT_CONTROL_SOCKET), lan: config?.gateway?.lan ?? null };
 }
 
 export class DaemonAdminApi implements AdminApi {

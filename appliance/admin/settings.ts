@@ -23,11 +23,12 @@ import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { DEVICE_POLICIES, type DevicePolicy, type ExitConfig, type GatewayDevice } from '../config/gateway.ts';
 import { BEST_EXIT, type ExitChoice, type ExitOffer, type Hops, type PrivacySettings } from '../control/admin-types.ts';
+import { DEFAULT_DATA_DIR } from '../network/setup.ts';
 import { writeFileAtomic } from '../network/store.ts';
 import { PADDING_MODES } from '../wire/padding.ts';
 
 export const SETTINGS_FILE = 'settings.json';
-export const DEFAULT_SETTINGS_PATH = join('/var/lib/warren', SETTINGS_FILE);
+export const DEFAULT_SETTINGS_PATH = join(DEFAULT_DATA_DIR, SETTINGS_FILE);
 export const SETTINGS_VERSION = 1;
 /** Longest device name kept (a DNS label, RFC 1035 §2.3.4). */
 export const DEVICE_NAME_MAX = 63;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { assignAddresses, ulaPrefix } from '../network/addresses.ts';
 import { decodeInvite, encodeInvite, inviteQr, InviteError } from '../network/invite.ts';
-import { initNetwork, joinInvite, keyPathOf, ownPublicKey, prepareDir } from '../network/setup.ts';
+import { DEFAULT_DATA_DIR, initNetwork, joinInvite, keyPathOf, ownPublicKey, prepareDir } from '../network/setup.ts';
 import {
   approve,
   deny,
@@ -23,7 +23,7 @@ import {
   type Network,
 } from '../network/store.ts';
 
-export const DEFAULT_DATA_DIR = '/var/lib/warren';
+export { DEFAULT_DATA_DIR };
 export const NETWORK_COMMANDS = ['init', 'invite', 'join', 'members', 'approve', 'deny', 'revoke'] as const;
 export type NetworkCommand = (typeof NETWORK_COMMANDS)[number];
 

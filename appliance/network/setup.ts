@@ -13,6 +13,9 @@ import { generatePrivateKey, publicKeyOf } from '../noise/crypto.ts';
 import type { Invite } from './invite.ts';
 import { approve, checkKeyText, createNetwork, loadNetwork, NETWORK_FILE, NetworkStoreError, PRIVATE_KEY_FILE, saveNetwork, writeFileAtomic, type Network } from './store.ts';
 
+/** Where a node keeps its key, network file and settings unless told otherwise. */
+export const DEFAULT_DATA_DIR = '/var/lib/warren';
+
 const b64 = (key: Uint8Array) => Buffer.from(key).toString('base64');
 
 export interface NodeSetup {

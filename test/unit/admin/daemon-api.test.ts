@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DaemonStatus } from '../../../appliance/admin/daemon-api.ts';
+import { adminPaths, type DaemonStatus } from '../../../appliance/admin/daemon-api.ts';
 import { ONLINE_SECONDS } from '../../../appliance/admin/status-view.ts';
 import { EXIT_RISK_WARNING, loadSettings } from '../../../appliance/admin/settings.ts';
 import { parseConfigText } from '../../../appliance/config/load.ts';
@@ -305,5 +305,18 @@ describe('status, peers and logs', () => {
     expect(await r.api.logs(3)).toEqual(['line 7', 'line 8', 'line 9']);
     expect(await r.api.logs(0)).toEqual([]);
     expect(await r.api.logs(100)).toHaveLength(10);
+  });
+});
+
+describe('adminPaths', () => {
+  test('the data directory is the network file\'s, the leases are beside the control socket, the LAN is the gateway\'s', () => {
+    const r = rig();
+    const dir = join(r.root, 'state');
+    const c = parseConfigText(`${CONFIG.replace('wire = "wireguard"\n', '')}[network]\nfile = "${join(dir, 'network.toml')}"\n[control]\nsocket = "/run/w/warren.sock"\n`, (p) => {
+      if (p.endsWith('network.toml')) return `name = "home"\nsecret = "${key(5)}"\n`;
+      throw new Error(`unexpected read ${p}`);
+    });
+    expect(adminPaths(c)).toEqual({ dataDir: dir, settingsPath: join(dir, 'settings.json'), runDir: '/run/w', lan: 'br-lan' });
+    expect(adminPaths(null)).toEqual({ dataDir: '/var/lib/warren', settingsPath: '/var/lib/warren/settings.json', runDir: '/run/warren', lan: null });
   });
 });
