@@ -58,6 +58,11 @@ export type { DaemonPeerStatus, DaemonStatus } from './status-view.ts';
 
 /** Log lines in a support bundle. */
 const BUNDLE_LOG_LINES = 200;
+/**
+ * The Runner is synchronous and the daemon's main thread also decrypts inbound packets, so `ip
+ * neigh` (a few milliseconds on a Pi) runs at most this often however often pages are loaded.
+ */
+const LAN_CACHE_MS = 2000;
 
 export interface DaemonAdminDeps {
   /** Where network.toml and private.key live (`/var/lib/warren`). */
@@ -86,6 +91,8 @@ export interface DaemonAdminDeps {
   log?: (line: string) => void;
   /** The name this node approves itself under in a new network (default: the host name). */
   selfName?: string;
+  /** How long a listing of the LAN is reused (default 2000 ms; 0 in tests). */
+  lanCacheMs?: number;
 }
 
 /**
@@ -102,6 +109,7 @@ export class DaemonAdminApi implements AdminApi {
   private readonly now: () => Date;
   private readonly net: NetworkAdmin;
   private lastLanError = '';
+  private lanCache: { at: number; devices: SeenDevice[] } | null = null;
 
   constructor(private readonly deps: DaemonAdminDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -292,10 +300,13 @@ export class DaemonAdminApi implements AdminApi {
 
   private seen(): SeenDevice[] {
     if (!this.deps.lan) return [];
+    const at = performance.now();
+    if (this.lanCache && at - this.lanCache.at < (this.deps.lanCacheMs ?? LAN_CACHE_MS)) return this.lanCache.devices;
     try {
-      const seen = seenDevices(this.deps.run, this.deps.lan, this.deps.runDir);
+      const devices = seenDevices(this.deps.run, this.deps.lan, this.deps.runDir);
       this.lastLanError = '';
-      return seen;
+      this.lanCache = { at, devices };
+      return devices;
     } catch (e) {
       // Said once per distinct failure: the devices page may be reloaded every few seconds.
       const message = (e as Error).message;

@@ -33,6 +33,9 @@ export function networkInfo(net: Network | null): NetworkInfo {
 }
 
 export class NetworkAdmin {
+  /** The node's public key once read: the dashboard asks every few seconds while no tunnel runs. */
+  private own: { path: string; key: string } | null = null;
+
   constructor(private readonly deps: NetworkAdminDeps) {}
 
   /** The network, or null before there is one; a broken file is 'unavailable' with the field at fault. */
@@ -48,8 +51,13 @@ export class NetworkAdmin {
   ownKey(): string | null {
     try {
       const net = existingNetwork(this.deps.dataDir);
-      const key = net ? ownPublicKey(keyPathOf(this.deps.dataDir, net)) : null;
-      return key ? Buffer.from(key).toString('base64') : null;
+      if (!net) return null;
+      const path = keyPathOf(this.deps.dataDir, net);
+      if (this.own?.path === path) return this.own.key;
+      const key = ownPublicKey(path);
+      if (!key) return null;
+      this.own = { path, key: Buffer.from(key).toString('base64') };
+      return this.own.key;
     } catch {
       return null;
     }

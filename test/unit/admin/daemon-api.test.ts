@@ -208,6 +208,17 @@ describe('LAN devices and their settings', () => {
     r.neigh.code = 0;
   });
 
+  test('the LAN is listed at most every lanCacheMs (the runner blocks the main thread)', async () => {
+    const cached = rig({ lanCacheMs: 60_000 });
+    await cached.api.devices();
+    await cached.api.setDevicePolicy('02:00:00:00:00:03', { policy: 'direct', exit: 'best' });
+    expect((await cached.api.devices()).find((d) => d.mac === '02:00:00:00:00:03')).toMatchObject({ hostname: HOSTILE, policy: 'direct' });
+    expect(cached.neigh.calls).toBe(1);
+    const plain = rig({ lan: null });
+    expect(await plain.api.devices()).toEqual([]);
+    expect(plain.neigh.calls).toBe(0);
+  });
+
   test('refusals: a bad MAC, policy or exit is invalid and changes nothing', async () => {
     const before = readFileSync(r.settingsPath, 'utf8');
     const changes = r.settingsChanges.length;

@@ -54,8 +54,8 @@ export interface Rig {
   runDir: string;
   /** Set to what the daemon's /status would answer; null: no tunnel. */
   status: { current: DaemonStatus | null };
-  /** Set to make the runner's `ip neigh` fail. */
-  neigh: { stdout: string; code: number };
+  /** What the runner's `ip neigh` answers (set code to make it fail), and how often it ran. */
+  neigh: { stdout: string; code: number; calls: number };
   ring: LogRing;
   settingsChanges: Settings[];
   networkChanges: number;
@@ -69,14 +69,18 @@ export function makeRig(extra: Partial<DaemonAdminDeps> = {}, name = 'warren-adm
   const runDir = join(root, 'run');
   mkdirSync(runDir);
   writeFileSync(join(runDir, LEASE_FILE), LEASES);
-  const run: Runner = (argv) => (argv[1] === '-json' && argv[2] === 'neigh' ? { code: rig.neigh.code, stdout: rig.neigh.stdout, stderr: rig.neigh.code ? 'Cannot find device "br-lan"' : '' } : { code: 0, stdout: '', stderr: '' });
+  const run: Runner = (argv) => {
+    if (argv.join(' ') !== 'ip -json neigh show dev br-lan') throw new Error(`unexpected command ${argv.join(' ')}`);
+    rig.neigh.calls++;
+    return { code: rig.neigh.code, stdout: rig.neigh.stdout, stderr: rig.neigh.code ? 'Cannot find device "br-lan"' : '' };
+  };
   const rig: Rig = {
     root,
     dataDir,
     settingsPath: join(dataDir, 'settings.json'),
     runDir,
     status: { current: null },
-    neigh: { stdout: NEIGH, code: 0 },
+    neigh: { stdout: NEIGH, code: 0, calls: 0 },
     ring: new LogRing(),
     settingsChanges: [],
     networkChanges: 0,
@@ -97,6 +101,7 @@ export function makeRig(extra: Partial<DaemonAdminDeps> = {}, name = 'warren-adm
     now: () => new Date('2025-01-15T12:00:00Z'),
     log: (line) => rig.adminLog.push(line),
     selfName: 'this-appliance',
+    lanCacheMs: 0,
     ...extra,
   });
   return rig;
