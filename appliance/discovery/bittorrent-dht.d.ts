@@ -63,3 +63,11 @@ declare module 'bittorrent-dht' {
     destroy(cb?: () => void): void;
   }
 }
+
+declare module 'bencode' {
+  const bencode: {
+    encode(value: unknown): Uint8Array;
+    decode(data: Uint8Array): unknown;
+  };
+  export default bencode;
+}

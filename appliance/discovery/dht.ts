@@ -285,6 +285,26 @@ export class WarrenDht {
   }
 }
 
+/**
+ * BEP 43: a node whose queries carry `ro: 1` is not added to the routing table (our appliances
+ * are such nodes: behind NATs, unreachable). bittorrent-dht adds every querier; this keeps the
+ * lab's DHT nodes (and any node built here) from doing so, as libtorrent does.
+ */
+function honourReadOnly(dht: DHT): void {
+  const rpc = (dht as unknown as { _rpc?: { socket?: { prependListener?: (ev: string, fn: (q: { ro?: unknown }, peer: { address?: string; host?: string; port: number }) => void) => void }; _addNode?: (node: { host: string; port: number }) => void } })._rpc;
+  const add = rpc?._addNode;
+  if (!rpc || !add || typeof rpc.socket?.prependListener !== 'function') return;
+  const readOnly = new Set<string>();
+  rpc.socket.prependListener('query', (q, peer) => {
+    if (q.ro !== 1) return;
+    if (readOnly.size > 10_000) readOnly.clear();
+    readOnly.add(`${peer.address ?? peer.host}:${peer.port}`);
+  });
+  rpc._addNode = (n) => {
+    if (!readOnly.has(`${n.host}:${n.port}`)) add.call(rpc, n);
+  };
+}
+
 /** Starts a DHT node; resolves once it listens and has bootstrapped, or throws (and cleans up). */
 export async function createDht(options: DhtOptions = {}): Promise<WarrenDht> {
   const guard = labGuardFromEnv(options.env ?? process.env, options.labRanges ?? []);
@@ -302,6 +322,7 @@ export async function createDht(options: DhtOptions = {}): Promise<WarrenDht> {
     isIP: guard ? (host: string) => (guard.check(host), isIP(host)) : isIP,
   });
   const node = new WarrenDht(dht, options.now ?? Date.now);
+  honourReadOnly(dht);
 
   const notReady = new DhtError('not-ready', 'the DHT did not listen and bootstrap in time; check the bootstrap nodes are reachable');
   const ready = await withTimeout<Error | null>(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, notReady, (finish) => {

@@ -3,8 +3,14 @@
 // same socket, and a BEP 5 announce with implied_port stores it (rendezvous.ts announceTarget).
 // The daemon's receive callback hands KRPC messages (bencoded dictionaries) here and everything
 // else to the data plane.
+//
+// An appliance is a read-only DHT node (BEP 43): its queries carry `ro: 1` and it answers no
+// query. Behind a NAT its address is not reachable by others — a symmetric NAT even shows each
+// DHT node another port — so as a routing-table entry it would only make lookups wait for
+// timeouts, and items stored at it would be lost to everyone else.
 
 import { EventEmitter } from 'node:events';
+import bencode from 'bencode';
 
 export interface DatagramSender {
   send(data: Uint8Array, port: number, address: string): unknown;
@@ -19,7 +25,13 @@ export function looksLikeKrpc(d: Uint8Array): boolean {
 
 /** A dgram-socket look-alike over the daemon's socket, as bittorrent-dht (k-rpc-socket) uses one. */
 export class SharedDhtSocket extends EventEmitter {
-  constructor(private readonly udp: DatagramSender) {
+  /** Incoming queries not answered (read-only node). */
+  queriesIgnored = 0;
+
+  constructor(
+    private readonly udp: DatagramSender,
+    private readonly readOnly = true,
+  ) {
     super();
   }
 
@@ -43,7 +55,7 @@ export class SharedDhtSocket extends EventEmitter {
    * timer: a departed DHT node must not take the daemon down.
    */
   send(buf: Uint8Array, offset: number, length: number, port: number, host: string, cb?: (err: Error | null) => void): void {
-    const data = buf.subarray(offset, offset + length);
+    const data = this.readOnly ? markReadOnly(buf.subarray(offset, offset + length)) : buf.subarray(offset, offset + length);
     let error: Error | null = null;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -63,6 +75,10 @@ export class SharedDhtSocket extends EventEmitter {
 
   /** A datagram from the daemon's socket for the DHT. */
   deliver(data: Uint8Array, port: number, address: string): void {
+    if (this.readOnly && kindOf(data) === 'q') {
+      this.queriesIgnored++;
+      return;
+    }
     this.emit('message', Buffer.from(data), { address, port, family: 'IPv4', size: data.length });
   }
 
@@ -77,4 +93,27 @@ export class SharedDhtSocket extends EventEmitter {
   unref(): this {
     return this;
   }
+}
+
+function decodeDict(data: Uint8Array): Record<string, unknown> | null {
+  try {
+    const d = bencode.decode(data);
+    return typeof d === 'object' && d !== null && !Array.isArray(d) && !(d instanceof Uint8Array) ? (d as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A KRPC message's `y`: 'q' query, 'r' response, 'e' error; null when it is not one. */
+export function kindOf(data: Uint8Array): string | null {
+  const y = decodeDict(data)?.y;
+  return y instanceof Uint8Array ? new TextDecoder().decode(y) : null;
+}
+
+/** A query with BEP 43's `ro: 1` added; anything else unchanged. */
+export function markReadOnly(data: Uint8Array): Uint8Array {
+  const d = decodeDict(data);
+  if (!d || !(d.y instanceof Uint8Array) || new TextDecoder().decode(d.y) !== 'q') return data;
+  d.ro = 1;
+  return bencode.encode(d);
 }
