@@ -65,8 +65,9 @@ describe('shared DHT socket', () => {
     const bootstrap = [`127.0.0.1:${a.address().port}`];
     const full = await createDht({ bootstrap, host: '127.0.0.1', env });
     // A read-only client: its queries carry ro=1.
-    const udp = await Bun.udpSocket({ hostname: '127.0.0.1', socket: { data: (_s, d, port, addr) => ro.deliver(d, port, addr) } });
-    const ro = new SharedDhtSocket({ port: udp.port, send: (d, p, h) => udp.send(d, p, h) });
+    let ro: SharedDhtSocket | null = null;
+    const udp = await Bun.udpSocket({ hostname: '127.0.0.1', socket: { data: (_s, d, port, addr): void => ro?.deliver(d, port, addr) } });
+    ro = new SharedDhtSocket({ port: udp.port, send: (d: Uint8Array, p: number, h: string) => udp.send(d, p, h) });
     const client = await createDht({ bootstrap, host: '127.0.0.1', env, socket: ro });
     try {
       const known = a.client.toJSON().nodes.map((n) => n.port);
