@@ -14,6 +14,14 @@ import { parsePrefix } from '../dataplane/packet/addr.ts';
 import { assignAddresses } from './addresses.ts';
 import { admit, findMember, loadNetwork, saveNetwork, type MemberList, type Network } from './store.ts';
 
+/**
+ * Members keep their sessions alive every 5 s when idle (WireGuard's persistent keepalive). Far
+ * below NAT timeouts, and what lets a member whose router's address changed be found again at
+ * once: its next keepalive comes from the new address, and the other side roams to it. An idle
+ * member costs ~20 bytes a second.
+ */
+export const MEMBER_KEEPALIVE_SECONDS = 5;
+
 /** Unknown devices recorded as pending at most: a holder of the secret can mint keys at will. */
 export const MAX_PENDING = 64;
 
@@ -92,7 +100,7 @@ export class Membership {
       presharedKey: new Uint8Array(32),
       endpoint: null,
       allowedIps,
-      persistentKeepalive: 25,
+      persistentKeepalive: MEMBER_KEEPALIVE_SECONDS,
     };
   }
 }

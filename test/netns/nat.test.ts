@@ -3,6 +3,7 @@
 // WAN address mid-transfer loses nothing for long. Topology: lib/nat-lab.ts.
 
 import { afterEach, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
 import { Lab, readPcap, waitFor } from './lib/netns.ts';
 import { ROUTER_WAN, buildNatLab, type NatLab } from './lib/nat-lab.ts';
 
@@ -71,6 +72,33 @@ describe('NAT traversal', () => {
       expect(hex.length).toBeGreaterThan(1000);
       expect(hex.includes(marker.slice(0, 16))).toBe(false);
       console.log(`relayed datagrams: ${relayed}`);
+    });
+  }, 150_000);
+
+  test("roaming: the home router's WAN address changes during a transfer; traffic resumes within 10 s", async () => {
+    lab = await Lab.create('nat-roam');
+    const g = await buildNatLab(lab, { a: 'full-cone', b: 'restricted' }, false);
+    await withLogs(g, async () => {
+      const overlayB = await overlayOf(g, 'a', 'b');
+      await waitFor(`a ping from A to B (${overlayB})`, async () => (await lab!.exec(g.ns.a, ['ping', '-c', '1', '-W', '1', overlayB], { check: false })).code === 0, { timeoutMs: 40_000, intervalMs: 200 });
+      const server = lab!.spawn(g.ns.b, ['iperf3', '-s', '-B', overlayB, '-1'], { log: 'iperf3-server' });
+      await Bun.sleep(500);
+      const transfer = lab!.spawn(g.ns.a, ['iperf3', '--forceflush', '-c', overlayB, '-t', '20', '-b', '10M'], { log: 'iperf3-client' });
+      const pings = lab!.spawn(g.ns.a, ['ping', '-D', '-i', '0.1', '-c', '200', '-W', '1', overlayB], { log: 'ping-during-roam' });
+      await Bun.sleep(5_000);
+      // The ISP hands router B a new address; its NAT mappings go with the old one.
+      const changedAt = Date.now() / 1000;
+      await lab!.exec(g.ns.rb, ['sh', '-c', 'ip addr flush dev wan0 && ip addr add 203.0.113.19/28 dev wan0 && ip route replace default via 203.0.113.17']);
+      expect(await transfer.exited).toBe(0); // the transfer finished
+      await pings.exited;
+      await server.exited.catch(() => {});
+      const times = readFileSync(pings.logPath, 'utf8').split('\n').map((l) => /^\[(\d+\.\d+)\].*bytes from/.exec(l)?.[1]).filter((t): t is string => t !== undefined).map(Number);
+      const after = times.filter((t) => t > changedAt);
+      expect(after.length).toBeGreaterThan(0);
+      const gap = Math.max(...times.slice(1).map((t, i) => t - times[i]!));
+      console.log(`largest gap between ping replies: ${gap.toFixed(1)} s; first reply after the change: ${(after[0]! - changedAt).toFixed(1)} s; A sees B at ${(await peerOf(g, 'a', 'b'))?.endpoint}`);
+      expect(gap).toBeLessThan(10);
+      expect((await peerOf(g, 'a', 'b'))?.endpoint?.startsWith('203.0.113.19:')).toBe(true);
     });
   }, 150_000);
 });
