@@ -35,11 +35,70 @@ const MAX_PEERS = 256;
 /** Socket buffers sized for bursts at line rate (the kernel doubles the value for bookkeeping). */
 const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
+let logSink = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+
 export function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  logSink(line);
 }
 
-export async function runDaemon(config: Config): Promise<void> {
+export interface DaemonOptions {
+  /** Where log lines go (default: stderr, timestamped); the appliance tees them into the admin's ring. */
+  log?: (line: string) => void;
+}
+
+/** The running daemon, for the appliance's web admin (cli/appliance.ts). */
+export interface DaemonHandle {
+  status(): DaemonStatus;
+  /** The owner changed settings: the firewall, exit choice and offers follow at once. */
+  reconfigure(next: Config): void;
+}
+
+export type DaemonStatus = ReturnType<typeof buildStatus>;
+
+/** The /status object (also what `warren status --json` prints and the admin reads). */
+function buildStatus(d: {
+  config: Config; dev: Device; tunName: string; port: number; startedMs: number; udpErrors: number;
+  tun: { written: number; dropped: number }; reader: unknown; outbound: Record<string, unknown>; discovery: Record<string, unknown> | null; dnsRunning: boolean;
+}) {
+  const { config, dev } = d;
+  return {
+    interface: d.tunName,
+    interfaceAddresses: config.interface.addresses.map(formatPrefix),
+    wire: dev.wire.kind,
+    network: config.network?.name ?? null,
+    publicKey: encodeKey(dev.identity.publicKey),
+    listenPort: d.port,
+    uptimeSeconds: Math.round((Date.now() - d.startedMs) / 1000),
+    rssBytes: process.memoryUsage.rss(),
+    counters: { ...dev.counters, udpErrors: d.udpErrors },
+    tun: { written: d.tun.written, dropped: d.tun.dropped, read: d.reader },
+    outbound: d.outbound,
+    discovery: d.discovery,
+    gateway: config.gateway
+      ? { exit: dev.exitPeer ? { name: dev.exitPeer.name, publicKey: encodeKey(dev.exitPeer.publicKey) } : null, dns: d.dnsRunning, killSwitch: config.gateway.killSwitch }
+      : null,
+    exitOffered: config.exit !== null,
+    peers: dev.peers.map((p) => ({
+      name: p.name,
+      publicKey: encodeKey(p.publicKey),
+      endpoint: p.endpoint ? formatEndpoint(p.endpoint) : null,
+      allowedIps: p.allowedIps.map(formatPrefix),
+      handshakes: p.stats.handshakes,
+      lastHandshakeSecondsAgo: p.stats.lastHandshakeMs ? Math.round((performance.timeOrigin + performance.now() - p.stats.lastHandshakeMs) / 1000) : null,
+      path: (p.endpoint?.relay ? 'relay' : 'direct') as 'relay' | 'direct',
+      rxBytes: p.stats.rxBytes,
+      txBytes: p.stats.txBytes,
+      rxPackets: p.stats.rxPackets,
+      txPackets: p.stats.txPackets,
+      sessionIndex: p.current?.localIndex ?? null,
+      cipher: p.current?.cipher ?? null,
+    })),
+  };
+}
+
+export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promise<DaemonHandle> {
+  if (opts.log) logSink = opts.log;
+  let live = config;
   const ifc = config.interface;
   // The firewall and its kill switch first: from here on an overlay device's packets reach the
   // overlay or nothing (gateway/gateway.ts).
@@ -165,44 +224,26 @@ export async function runDaemon(config: Config): Promise<void> {
       for (const p of [...dev.peers]) if (revoked.has(encodeKey(p.publicKey))) dev.removePeer(p);
     }
   }, TICK_MS);
+  const statusNow = () => buildStatus({
+    config: live, dev, tunName: tun.name, port: socket.port, startedMs, udpErrors,
+    tun: tun.stats, reader: reader.stats,
+    outbound: host ? { worker: true, ...host.counters() } : { worker: false },
+    discovery: discovery ? { ...discovery.stats } : null,
+    dnsRunning: gateway.dnsRunning,
+  });
   const control = startControlServer(config.control.socket, {
     shutdown: () => void shutdown(0),
-    status: () => ({
-      interface: tun.name,
-      interfaceAddresses: ifc.addresses.map(formatPrefix),
-      wire: dev.wire.kind,
-      network: config.network?.name ?? null,
-      publicKey: encodeKey(dev.identity.publicKey),
-      listenPort: socket.port,
-      uptimeSeconds: Math.round((Date.now() - startedMs) / 1000),
-      rssBytes: process.memoryUsage.rss(),
-      counters: { ...dev.counters, udpErrors },
-      tun: { written: tun.stats.written, dropped: tun.stats.dropped, read: reader.stats },
-      outbound: host ? { worker: true, ...host.counters() } : { worker: false },
-      discovery: discovery ? { ...discovery.stats } : null,
-      gateway: config.gateway
-        ? { exit: dev.exitPeer ? { name: dev.exitPeer.name, publicKey: encodeKey(dev.exitPeer.publicKey) } : null, dns: gateway.dnsRunning, killSwitch: config.gateway.killSwitch }
-        : null,
-      exitOffered: config.exit !== null,
-      peers: dev.peers.map((p) => ({
-        name: p.name,
-        publicKey: encodeKey(p.publicKey),
-        endpoint: p.endpoint ? formatEndpoint(p.endpoint) : null,
-        allowedIps: p.allowedIps.map(formatPrefix),
-        handshakes: p.stats.handshakes,
-        lastHandshakeSecondsAgo: p.stats.lastHandshakeMs ? Math.round((performance.timeOrigin + performance.now() - p.stats.lastHandshakeMs) / 1000) : null,
-        path: p.endpoint?.relay ? 'relay' : 'direct',
-        rxBytes: p.stats.rxBytes,
-        txBytes: p.stats.txBytes,
-        rxPackets: p.stats.rxPackets,
-        txPackets: p.stats.txPackets,
-        sessionIndex: p.current?.localIndex ?? null,
-        cipher: p.current?.cipher ?? null,
-      })),
-    }),
+    status: statusNow,
   });
   if (config.discovery && config.network) dhtSocket = new SharedDhtSocket({ send: (d, p, a) => socket.send(d, p, a), port: socket.port });
-  const discovery = dhtSocket && membership ? startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket, exits, paths) : null;
+  const discovery = dhtSocket && membership ? startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket, exits, paths, {
+    get relay() {
+      return live.relay.enabled;
+    },
+    get exit() {
+      return live.exit !== null;
+    },
+  }) : null;
   if (discovery) await discovery.start();
   dev.start();
   // Start-up garbage (config parsing, compiling, key derivation) is collected once, so an idle
@@ -228,6 +269,22 @@ export async function runDaemon(config: Config): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGINT', () => void shutdown(0));
+  return {
+    status: statusNow,
+    reconfigure(next: Config): void {
+      const before = live;
+      live = next;
+      try {
+        gateway.update(next);
+      } catch (e) {
+        log(`settings: ${(e as Error).message}`);
+      }
+      exits?.setWant(next.gateway?.exit ?? 'auto');
+      if ((before.exit === null) !== (next.exit === null)) discovery?.republishSoon();
+      if (before.interface.padding !== next.interface.padding) log(`settings: padding "${next.interface.padding}" takes effect when Warren next starts`);
+      if (before.gateway?.dns.enabled !== next.gateway?.dns.enabled) log('settings: the DNS change takes effect when Warren next starts');
+    },
+  };
 }
 
 /**
@@ -235,7 +292,7 @@ export async function runDaemon(config: Config): Promise<void> {
  * reached at the endpoints their records list. Only approved members are added; a device the
  * network file does not list yet is recorded there as pending (membership.ts).
  */
-function startDiscovery(config: Config, dev: Device, membership: Membership, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket, exits: ExitChooser | null, paths: PathChooser): DiscoveryService {
+function startDiscovery(config: Config, dev: Device, membership: Membership, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket, exits: ExitChooser | null, paths: PathChooser, liveOffers: { readonly relay: boolean; readonly exit: boolean }): DiscoveryService {
   const d = config.discovery!;
   const self = dev.identity.publicKey;
   const observed = new Map<string, Endpoint>();
@@ -291,7 +348,7 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
     staticKey: self,
     identitySeed: identitySeed(config.interface.privateKey),
     endpoints: () => ownEndpoints(udpPort, tunName, config.interface.advertise),
-    offers: { relay: config.relay.enabled, exit: config.exit !== null },
+    offers: liveOffers,
     dht: { bootstrap: d.bootstrap ?? undefined, labRanges: d.labRanges, socket: dhtSocket },
     lookupIntervalMs: d.lookupInterval * 1000,
     onMember,

@@ -53,8 +53,8 @@ async function main(argv: string[]): Promise<number> {
     case 'daemon': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
       if (!values.config) throw new UsageError('daemon needs --config FILE');
-      const { runDaemon } = await import('../daemon.ts');
-      await runDaemon(loadConfigFile(values.config));
+      const { runAppliance } = await import('./appliance.ts');
+      await runAppliance(values.config);
       return -1; // keeps running until a signal
     }
     case 'status': {

@@ -83,6 +83,8 @@ export interface Config {
   exit: ExitConfig | null;
   /** Relaying for members that cannot reach each other directly (README "Discovery"). */
   relay: { enabled: boolean };
+  /** The web admin: `listen` "ip:port", "lan" (the gateway LAN's address, port 80: the default with a [gateway]), or null (off). */
+  admin: { listen: string | null };
 }
 
 export type WireMode = 'native' | 'wireguard';
@@ -122,6 +124,21 @@ export const DEFAULT_TIMERS: TimerConfig = {
 
 export const DEFAULT_CONTROL_SOCKET = '/run/warren/warren.sock';
 
+export function parseAdmin(raw: unknown, gateway: boolean): { listen: string | null } {
+  const a = table(raw ?? {}, 'admin');
+  rejectUnknown(a, 'admin', ['listen']);
+  const listen = str(a, 'listen', 'admin', gateway ? 'lan' : 'off');
+  if (listen === 'off') return { listen: null };
+  if (listen === 'lan') {
+    if (!gateway) throw new ConfigError('admin.listen', '"lan" needs a [gateway] (its LAN address); give "ip:port" instead');
+    return { listen };
+  }
+  const ep = parseEndpoint(listen);
+  if (!ep) throw new ConfigError('admin.listen', `"${listen}" is not "ip:port", "lan" or "off"`);
+  if (ep.address === '0.0.0.0' || ep.address === '::') throw new ConfigError('admin.listen', 'the admin listens on one address (the LAN\'s), never on all of them');
+  return { listen };
+}
+
 function parseRelay(raw: unknown): { enabled: boolean } {
   const r = table(raw ?? {}, 'relay');
   rejectUnknown(r, 'relay', ['enabled']);
@@ -149,7 +166,7 @@ export function encodeKey(key: Uint8Array): string {
  */
 export function validateConfig(doc: unknown, readFile: (path: string) => string): Config {
   const root = table(doc, '(top level)');
-  rejectUnknown(root, '', ['interface', 'network', 'discovery', 'control', 'timers', 'limits', 'peer', 'gateway', 'exit', 'relay']);
+  rejectUnknown(root, '', ['interface', 'network', 'discovery', 'control', 'timers', 'limits', 'peer', 'gateway', 'exit', 'relay', 'admin']);
 
   const ifc = table(root.interface ?? {}, 'interface');
   rejectUnknown(ifc, 'interface', ['name', 'private_key', 'private_key_file', 'listen_port', 'address', 'mtu', 'wire', 'padding', 'cipher', 'advertise']);
@@ -323,5 +340,6 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
     gateway: root.gateway === undefined ? null : parseGateway(root.gateway, name),
     exit: root.exit === undefined ? null : parseExit(root.exit),
     relay: parseRelay(root.relay),
+    admin: parseAdmin(root.admin, root.gateway !== undefined),
   };
 }

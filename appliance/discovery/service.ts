@@ -89,6 +89,11 @@ export class DiscoveryService {
     return (this.o.now ?? Date.now)();
   }
 
+  /** Publish again at the next round (what the record says changed, e.g. an exit offer). */
+  republishSoon(): void {
+    this.lastPublishHour = -1;
+  }
+
   /** The slot this node publishes in this hour. */
   get currentSlot(): number {
     return this.slot;

@@ -24,9 +24,16 @@ export class ExitChooser {
 
   constructor(
     /** "auto" or the exit's public key (base64). */
-    private readonly want: string,
+    private want: string,
     private readonly host: ExitHost,
   ) {}
+
+  /** The owner chose another exit (or "auto"): the next tick follows. */
+  setWant(want: string): void {
+    if (want === this.want) return;
+    this.want = want;
+    this.chosenAtMs = 0;
+  }
 
   /** What a member's record says about it (discovery calls this for every record). */
   offer(key: Uint8Array, exit: boolean): void {

@@ -74,9 +74,17 @@ export class GatewayController {
   private dns: Dnsmasq | null = null;
 
   constructor(
-    private readonly config: Config,
+    private config: Config,
     private readonly deps: GatewayDeps,
   ) {}
+
+  /** New settings (device policies, kill switch, exit offer): the firewall and rules are replaced at once. */
+  update(config: Config): void {
+    const wasActive = this.active;
+    this.config = config;
+    if (this.active) this.prepare();
+    else if (wasActive) removeRuleset(this.deps.run);
+  }
 
   get active(): boolean {
     return this.config.gateway !== null || this.config.exit !== null || this.config.interface.advertise.length > 0;
