@@ -29,7 +29,7 @@ export function dashboardRoutes(deps: AdminDeps) {
         const session = signedIn(deps, request);
         const [net, peers] = await Promise.all([deps.api.network(), deps.api.peers()]);
         if (!net.hasNetwork) return seeOther('/setup/network');
-        const status = deps.sampler.latest() ?? (await deps.api.status());
+        const status = await deps.api.status(); // fresh: the sampler's may be a few seconds old
         return htmlResponse(dashboardPage({ csrf: session.csrf, networkName: net.name ?? '', status, points: deps.sampler.history(), slots, peers }));
       },
       { query: NoQuery },
