@@ -44,6 +44,8 @@ export function log(line: string): void {
 export interface DaemonOptions {
   /** Where log lines go (default: stderr, timestamped); the appliance tees them into the admin's ring. */
   log?: (line: string) => void;
+  /** More control-socket routes (the appliance's `warren devices` and `warren exit`). */
+  controlRoutes?: Record<string, (body: unknown) => Promise<unknown>>;
 }
 
 /** The running daemon, for the appliance's web admin (cli/appliance.ts). */
@@ -234,6 +236,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   const control = startControlServer(config.control.socket, {
     shutdown: () => void shutdown(0),
     status: statusNow,
+    routes: opts.controlRoutes,
   });
   if (config.discovery && config.network) dhtSocket = new SharedDhtSocket({ send: (d, p, a) => socket.send(d, p, a), port: socket.port });
   const discovery = dhtSocket && membership ? startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket, exits, paths, {

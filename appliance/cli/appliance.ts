@@ -90,6 +90,17 @@ export async function runAppliance(configPath: string): Promise<void> {
     log('first run: network ready; starting the tunnel');
   }
   const { runDaemon } = await import('../daemon.ts');
-  handle = await runDaemon(applySettings(base, readSettings(paths.settingsPath, log)), { log });
+  handle = await runDaemon(applySettings(base, readSettings(paths.settingsPath, log)), {
+    log,
+    controlRoutes: {
+      'GET /devices': () => api.devices(),
+      'GET /exit': async () => ({ inUse: handle?.status().gateway?.exit ?? null, choice: (await api.privacy()).exit }),
+      'POST /exit': async (body) => {
+        const exit = (body as { exit?: unknown } | null)?.exit;
+        if (typeof exit !== 'string') throw new Error('give the exit: "best" or a member\'s public key');
+        return { choice: (await api.setPrivacy({ ...(await api.privacy()), exit })).exit };
+      },
+    },
+  });
   process.on('exit', () => void admin?.stop());
 }

@@ -20,6 +20,12 @@ commands:
                              show the running daemon's state
   peers [--json] [--socket PATH]
                              the running daemon's peers: endpoint, handshake, traffic
+  devices [--json] [--socket PATH]
+                             the LAN's devices (MAC, IP, name) and their policy
+  exit [best|KEY] [--json] [--socket PATH]
+                             the exit in use; with an argument, choose it ("best": Warren picks)
+  ping PEER [-c N] [--socket PATH]
+                             ping a peer (name, or the start of its key) through the tunnel
   down --config FILE         stop the daemon and remove its firewall table, rules and routes
                              (a kill switch set to "always" stays)
   doctor [--json] [--socket PATH]
@@ -29,6 +35,11 @@ ${NETWORK_USAGE}
   help                       this text`;
 
 class UsageError extends Error {}
+
+/** Names may come from other devices (DHCP hostnames, members): no control characters to the terminal. */
+function printable(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -63,6 +74,38 @@ async function main(argv: string[]): Promise<number> {
       if (values.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       else printStatus(status);
       return 0;
+    }
+    case 'devices': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, socket: { type: 'string' } } });
+      const devices = (await queryControl(values.socket ?? DEFAULT_CONTROL_SOCKET, 'devices')) as { mac: string; ip: string; hostname: string | null; policy: string }[];
+      if (values.json) process.stdout.write(`${JSON.stringify(devices, null, 2)}\n`);
+      else if (devices.length === 0) process.stdout.write('no LAN device seen yet\n');
+      else for (const d of devices) process.stdout.write(`${d.mac}  ${(d.ip || '-').padEnd(15)}  ${d.policy.padEnd(7)}  ${printable(d.hostname ?? '')}\n`);
+      return 0;
+    }
+    case 'exit': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, socket: { type: 'string' } } });
+      const socket = values.socket ?? DEFAULT_CONTROL_SOCKET;
+      if (positionals.length > 1) throw new UsageError('usage: warren exit [best|KEY]');
+      if (positionals[0] !== undefined) await queryControl(socket, 'exit', 'POST', { exit: positionals[0] });
+      const exit = (await queryControl(socket, 'exit')) as { inUse: { name: string; publicKey: string } | null; choice: string };
+      if (values.json) process.stdout.write(`${JSON.stringify(exit, null, 2)}\n`);
+      else process.stdout.write(`exit in use: ${exit.inUse ? `${printable(exit.inUse.name)} (${exit.inUse.publicKey})` : 'none'}; choice: ${exit.choice}\n`);
+      return 0;
+    }
+    case 'ping': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { count: { type: 'string', short: 'c' }, socket: { type: 'string' } } });
+      const want = positionals[0];
+      if (!want || positionals.length > 1) throw new UsageError('usage: warren ping PEER [-c N] (PEER: its name or the start of its key)');
+      const status = (await queryControl(values.socket ?? DEFAULT_CONTROL_SOCKET, 'status')) as { peers: { name: string; publicKey: string; allowedIps: string[] }[] };
+      const found = status.peers.filter((p) => p.name === want || (want.length >= 4 && p.publicKey.startsWith(want)));
+      if (found.length !== 1) throw new UsageError(found.length === 0 ? `no peer "${want}" (see \`warren peers\`)` : `"${want}" matches ${found.length} peers; give more of the key`);
+      const address = found[0]!.allowedIps.map((a) => a.split('/')[0]!).find((a) => a.includes('.'));
+      if (!address) throw new UsageError(`peer "${want}" has no IPv4 overlay address to ping`);
+      const count = values.count ?? '3';
+      if (!/^\d{1,4}$/.test(count)) throw new UsageError('-c takes a number of pings');
+      const p = Bun.spawn(['ping', '-c', count, address], { stdout: 'inherit', stderr: 'inherit' });
+      return await p.exited;
     }
     case 'down': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });

@@ -9,6 +9,8 @@ export interface ControlHandlers {
   status(): MetricsView & Record<string, unknown>;
   /** Stops the daemon (after the answer is sent): `warren down`. */
   shutdown?(): void;
+  /** More JSON routes, keyed "GET /path" or "POST /path" (the appliance's: devices, exit). */
+  routes?: Record<string, (body: unknown) => Promise<unknown>>;
 }
 
 export function startControlServer(path: string, h: ControlHandlers): { stop(): void } {
@@ -16,8 +18,17 @@ export function startControlServer(path: string, h: ControlHandlers): { stop(): 
   rmSync(path, { force: true }); // a stale socket from a crashed run
   const server = Bun.serve({
     unix: path,
-    fetch(req) {
+    async fetch(req) {
       const url = new URL(req.url);
+      const route = h.routes?.[`${req.method} ${url.pathname}`];
+      if (route) {
+        try {
+          const body = req.method === 'POST' ? await req.json().catch(() => null) : null;
+          return Response.json(await route(body));
+        } catch (e) {
+          return Response.json({ error: (e as Error).message }, { status: 400 });
+        }
+      }
       if (req.method === 'GET' && url.pathname === '/status') return Response.json(h.status());
       if (req.method === 'POST' && url.pathname === '/shutdown' && h.shutdown) {
         setTimeout(() => h.shutdown?.(), 10);
@@ -38,13 +49,16 @@ export function startControlServer(path: string, h: ControlHandlers): { stop(): 
   };
 }
 
-export async function queryControl(path: string, what: string, method: 'GET' | 'POST' = 'GET'): Promise<unknown> {
+export async function queryControl(path: string, what: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(`http://warren/${what}`, { unix: path, method });
+    res = await fetch(`http://warren/${what}`, { unix: path, method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
   } catch (e) {
     throw new Error(`cannot reach the Warren daemon at ${path} (${(e as Error).message}); is it running? Start it with: warren daemon --config FILE`);
   }
-  if (!res.ok) throw new Error(`daemon answered ${res.status} for ${what}`);
+  if (!res.ok) {
+    const why = await res.json().then((j) => (j as { error?: string }).error, () => undefined);
+    throw new Error(why ?? `daemon answered ${res.status} for ${what}`);
+  }
   return res.json();
 }

@@ -156,4 +156,18 @@ describe('the appliance and its web admin', () => {
       expect(JSON.parse(readFileSync(join(homeDir, 'settings.json'), 'utf8')).devices[MAC.tv].policy).toBe('block');
     });
   }, 60_000);
+
+  test('the CLI talks to the same daemon: devices, exit, ping', async () => {
+    const socket = join(lab.tmpDir, 'home.sock');
+    const devices = JSON.parse(await cli(g.ns.home, ['devices', '--json', '--socket', socket])) as { mac: string; policy: string }[];
+    expect(devices.find((d) => d.mac === MAC.tv)?.policy).toBe('block');
+    const exitNow = JSON.parse(await cli(g.ns.home, ['exit', '--json', '--socket', socket])) as { inUse: { publicKey: string } | null; choice: string };
+    expect(exitNow).toEqual({ inUse: expect.objectContaining({ publicKey: exitKey }), choice: 'best' });
+    expect(JSON.parse(await cli(g.ns.home, ['exit', exitKey, '--json', '--socket', socket])).choice).toBe(exitKey);
+    expect(JSON.parse(readFileSync(join(homeDir, 'settings.json'), 'utf8')).privacy.exit).toBe(exitKey);
+    expect((await lab.exec(g.ns.home, [WARREN, 'exit', 'not-a-key', '--socket', socket], { check: false })).stderr).toContain('exit');
+    const ping = await lab.exec(g.ns.home, [WARREN, 'ping', exitKey.slice(0, 8), '-c', '2', '--socket', socket], { check: false });
+    expect(ping.code).toBe(0);
+    expect(ping.stdout).toContain('2 received');
+  }, 30_000);
 });
