@@ -33,6 +33,7 @@ export class DiscoveryService {
   private stopped = false;
   private lastPublishMs = 0;
   private lastPublishHour = -1;
+  private publishing = false;
   /** This hour's slot: the member's own sequence (preferredSlot), advanced on a collision. */
   private slotHour = -1;
   private slotAttempt = 0;
@@ -100,7 +101,7 @@ export class DiscoveryService {
   }
 
   /**
-   * One publish (when due) and one lookup, concurrently: a member found early is handed over as
+   * One lookup, with a publish beside it when one is due: a member found early is handed over as
    * soon as its slot answers, not when the slowest traversal ends. Then the next round.
    *
    * Slots are few (DISCOVERY_SLOTS), so two members may draw the same one; the later put then
@@ -118,9 +119,17 @@ export class DiscoveryService {
       this.slotAttempt = 0;
       this.slot = preferredSlot(this.o.secret, hour, this.identityKey);
     }
-    const publishing = hour !== this.lastPublishHour || now - this.lastPublishMs >= (this.o.republishMs ?? 20 * 60_000)
-      ? this.publish(dht, now, hour)
-      : Promise.resolve();
+    // A publish runs beside the lookups, not in their way: a put that waits for slow nodes must
+    // not hold back the next lookup (found members are what the household waits for).
+    if (!this.publishing && (hour !== this.lastPublishHour || now - this.lastPublishMs >= (this.o.republishMs ?? 20 * 60_000))) {
+      this.publishing = true;
+      void this.publish(dht, now, hour)
+        .catch((e: Error) => {
+          this.stats.lastError = e.message;
+          this.o.log(`discovery: ${e.message}`);
+        })
+        .finally(() => (this.publishing = false));
+    }
     const mine = Buffer.from(this.identityKey);
     const taken = new Set<number>();
     const looking = dht.lookup(this.o.secret, undefined, (r, where) => {
@@ -130,7 +139,7 @@ export class DiscoveryService {
     }).then(() => {
       this.stats.lookups++;
     });
-    const results = await Promise.allSettled([publishing, looking]);
+    const results = await Promise.allSettled([looking]);
     for (const r of results) {
       if (r.status === 'rejected') {
         this.stats.lastError = (r.reason as Error).message;

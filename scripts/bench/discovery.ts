@@ -27,8 +27,8 @@ async function main(): Promise<number> {
     const { nsA, nsB } = homes;
     console.error(`bench: DHT ready (${homes.bootstrap.length} nodes; swarm process RSS ${((readRssKb(homes.dht.pid) ?? 0) / 1024).toFixed(0)} MB)`);
     for (let t = 0; t < TRIALS; t++) {
-      const joined = Date.now(); // the invite goes from A to B now; init and approval are the household's steps around it
-      const { dirA, dirB } = await makeNetwork(lab, homes, `bench${t}`, String(t));
+      const { dirA, dirB, joinedAt } = await makeNetwork(lab, homes, `bench${t}`, String(t));
+      const joined = joinedAt; // from `warren join INVITE` (the other side's `init` and `invite` came before)
       const [a, b] = await Promise.all([startMember(lab, homes, `a${t}`, nsA, dirA, 40100 + t), startMember(lab, homes, `b${t}`, nsB, dirB, 40200 + t)]);
       try {
         const peer = await waitFor('A to find B', async () => ((await a.status()).peers as { allowedIps: string[] }[])[0], { timeoutMs: 60_000, intervalMs: 50 });

@@ -37,6 +37,8 @@ export async function buildHomes(lab: Lab, dhtNodes = 8): Promise<Homes> {
 }
 
 export interface Household {
+  /** When `warren join` ran (Date.now()). */
+  joinedAt: number;
   dirA: string;
   dirB: string;
   invite: string;
@@ -54,6 +56,7 @@ export async function makeNetwork(lab: Lab, homes: Homes, name: string, tag = ''
   await cli(homes.nsA, ['init', '--name', name, '--data', dirA]);
   const invite = (await cli(homes.nsA, ['invite', '--data', dirA])).match(/warren1:[a-z0-9]+/)?.[0];
   if (!invite) throw new Error('warren invite printed no invite');
+  const joinedAt = Date.now();
   await cli(homes.nsB, ['join', invite, '--data', dirB]);
   const keyA = (await cli(homes.nsA, ['pubkey'], readFileSync(join(dirA, 'private.key'), 'utf8'))).trim();
   const keyB = (await cli(homes.nsB, ['pubkey'], readFileSync(join(dirB, 'private.key'), 'utf8'))).trim();
@@ -61,7 +64,7 @@ export async function makeNetwork(lab: Lab, homes: Homes, name: string, tag = ''
     await cli(homes.nsA, ['approve', keyB, '--data', dirA]);
     await cli(homes.nsB, ['approve', keyA, '--data', dirB]);
   }
-  return { dirA, dirB, invite, keyA, keyB };
+  return { dirA, dirB, invite, keyA, keyB, joinedAt };
 }
 
 /** Starts a member whose config names no peer: it finds the others on the lab DHT. */
