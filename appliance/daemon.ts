@@ -163,6 +163,19 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     // On the native wire (only holders of the secret complete a handshake), an approved member
     // that reaches us first is admitted; an unknown one is recorded as pending.
     admitInitiator: (key) => ifc.wire === 'native' && membership?.admits(key) ? membership.peerConfig(key, knownKeys(dev)) : null,
+    // Peer exchange: members a member told us of, if our own file approves them.
+    onPeerExchange: (from, entries) => {
+      if (!membership) return;
+      for (const e of entries) {
+        if (Buffer.from(e.publicKey).equals(Buffer.from(dev.identity.publicKey)) || !membership.isApproved(e.publicKey)) continue;
+        let peer = dev.peerByKey(e.publicKey);
+        if (!peer) {
+          peer = dev.addPeer(membership.peerConfig(e.publicKey, knownKeys(dev))) ?? undefined;
+          if (peer) log(`pex: ${from.name} told us of ${peer.name}${e.endpoint ? ` at ${formatEndpoint(e.endpoint)}` : ''}`);
+        }
+        if (peer && e.endpoint) dev.offerEndpoint(peer, e.endpoint);
+      }
+    },
   });
   device = dev;
   try {
@@ -219,7 +232,10 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     if (++ticks % 10 !== 0) return;
     const now = performance.timeOrigin + performance.now();
     exits?.tick(now);
-    if (config.network && ifc.wire === 'native') paths.tick(dev, now);
+    if (config.network && ifc.wire === 'native') {
+      paths.tick(dev, now);
+      if (ticks % PEX_TICKS === 0) exchangePeers(dev, now);
+    }
     // A member revoked while connected is dropped at once (the file is re-read only when it changed).
     if (membership && ticks % 20 === 0) {
       const revoked = new Set(membership.revoked());
@@ -358,6 +374,18 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
     log,
   });
   return service;
+}
+
+/** Every 5 s (in 100 ms ticks): each member with a live session hears of the others we reach. */
+const PEX_TICKS = 50;
+const PEX_ALIVE_MS = 60_000;
+
+function exchangePeers(dev: Device, now: number): void {
+  const alive = dev.peers.filter((p) => p.current && p.lastReceivedMs > 0 && now - p.lastReceivedMs < PEX_ALIVE_MS);
+  for (const to of alive) {
+    const entries = alive.filter((p) => p !== to).map((p) => ({ publicKey: p.publicKey, endpoint: p.endpoint?.relay ? null : p.endpoint }));
+    if (entries.length > 0) dev.sendPeerExchange(to, entries);
+  }
 }
 
 /** This node's key and its peers' keys: the set overlay addresses are assigned among. */

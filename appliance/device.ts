@@ -67,6 +67,14 @@ export interface DeviceSeams {
    * record we could not see). Absent: unknown initiators are refused.
    */
   admitInitiator?: (publicKey: Uint8Array) => PeerConfig | null;
+  /** A member told us of other members (peer exchange): their keys and where it reaches them. */
+  onPeerExchange?: (from: Peer, entries: PexEntry[]) => void;
+}
+
+/** One member in a peer-exchange message: its static key, and its endpoint as the sender sees it (null: none to share). */
+export interface PexEntry {
+  publicKey: Uint8Array;
+  endpoint: Endpoint | null;
 }
 
 export type { Counters } from './session/counters.ts';
@@ -409,6 +417,16 @@ export class Device {
     this.counters.relaySent++;
   }
 
+  /**
+   * Peer exchange: tells `peer` of other members (at most PEX_MAX), inside the session, so the
+   * DHT is needed only to find the first member. Returns whether it went out (a live session).
+   */
+  sendPeerExchange(peer: Peer, entries: PexEntry[]): boolean {
+    const ok = this.sendPlain(peer, encodePex(entries.slice(0, PEX_MAX)));
+    if (ok) this.flush();
+    return ok;
+  }
+
   /** Sends a control plaintext in `peer`'s session (no staging: without a session it is dropped). */
   private sendPlain(peer: Peer, plain: Uint8Array, now = this.seams.now()): boolean {
     const kp = this.sendingKeypair(peer, now);
@@ -552,6 +570,12 @@ export class Device {
       this.receiveRelay(peer, pkt, now);
       return;
     }
+    if (this.wire.kind === 'native' && pkt[0] === PEER_EXCHANGE) {
+      const entries = decodePex(pkt);
+      if (entries) this.seams.onPeerExchange?.(peer, entries);
+      else this.counters.dropMalformed++;
+      return;
+    }
     const version = ipVersion(pkt, len);
     const ipLen = version === 0 ? 0 : ipPacketLength(pkt, len, version);
     if (version === 0 || ipLen === 0) {
@@ -580,6 +604,42 @@ export class Device {
   log(line: string): void {
     this.seams.log?.(line);
   }
+}
+
+const PEER_EXCHANGE = 0x12;
+export const PEX_MAX = 16;
+const PEX_ENTRY = 32 + 4 + 2;
+
+/** [0x12][count u8] then per member: static key 32 | IPv4 4 | port u16 (0.0.0.0:0 = no endpoint). */
+function encodePex(entries: PexEntry[]): Uint8Array {
+  const out = new Uint8Array(2 + entries.length * PEX_ENTRY);
+  out[0] = PEER_EXCHANGE;
+  out[1] = entries.length;
+  entries.forEach((e, i) => {
+    const at = 2 + i * PEX_ENTRY;
+    out.set(e.publicKey, at);
+    const ip = e.endpoint && !e.endpoint.relay && e.endpoint.family === 4 ? e.endpoint.address.split('.').map(Number) : [0, 0, 0, 0];
+    out.set(ip, at + 32);
+    const port = e.endpoint && !e.endpoint.relay ? e.endpoint.port : 0;
+    out[at + 36] = port >> 8;
+    out[at + 37] = port & 0xff;
+  });
+  return out;
+}
+
+/** null when malformed (the plaintext is padded: trailing bytes after the entries are allowed). */
+function decodePex(msg: Uint8Array): PexEntry[] | null {
+  const count = msg[1] ?? 0;
+  if (count > PEX_MAX || msg.length < 2 + count * PEX_ENTRY) return null;
+  const out: PexEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = 2 + i * PEX_ENTRY;
+    const ip = msg.subarray(at + 32, at + 36);
+    const port = (msg[at + 36]! << 8) | msg[at + 37]!;
+    const none = port === 0 || ip.every((b) => b === 0);
+    out.push({ publicKey: msg.slice(at, at + 32), endpoint: none ? null : { family: 4, address: Array.from(ip).join('.'), port } });
+  }
+  return out;
 }
 
 const RELAY_FORWARD = 0x10;

@@ -86,6 +86,16 @@ export class Membership {
     return standing;
   }
 
+  /** Whether the file approves this key, without recording anything (for hearsay: peer exchange). */
+  isApproved(key: Uint8Array): boolean {
+    try {
+      const network = this.read();
+      return !network || findMember(network, encodeKey(key))?.list === 'approved';
+    } catch {
+      return this.cached ? findMember(this.cached.network, encodeKey(key))?.list === 'approved' : false;
+    }
+  }
+
   admits(key: Uint8Array): boolean {
     return this.standing(key) === 'approved';
   }

@@ -9,7 +9,9 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Lab, waitFor } from './lib/netns.ts';
-import type { WarrenNode } from './lib/warren.ts';
+import { startWarren, type WarrenNode } from './lib/warren.ts';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { WARREN, buildHomes, makeNetwork, startMember, type Homes } from './lib/homes.ts';
 import { readUdp } from './lib/pcap.ts';
 import { looksLikeKrpc } from '../../appliance/discovery/shared-socket.ts';
@@ -97,6 +99,38 @@ describe('discovery through the DHT', () => {
     expect(((await a.status()).peers as PeerView[]).some((p) => p.publicKey === keyB)).toBe(false);
     });
     await Promise.all([a.stop(), b.stop()]);
+  }, 120_000);
+
+  test('peer exchange: a member with no DHT, told of one member, learns the others from it and reaches them', async () => {
+    const { nsA, nsB, nsI } = homes;
+    const nsC = await lab.ns('c');
+    await lab.veth(nsI, nsC, { a: '10.77.3.1/24', b: '10.77.3.2/24' });
+    await lab.exec(nsC, ['ip', 'route', 'add', 'default', 'via', '10.77.3.1']);
+    const { dirA, dirB, keyA, keyB, invite } = await makeNetwork(lab, homes, 'family3', '-pex');
+    const dirC = join(lab.tmpDir, 'c-pex');
+    mkdirSync(dirC);
+    const cli = async (ns: string, args: string[], stdin?: string) => (await lab.exec(ns, [WARREN, ...args], { stdin })).stdout;
+    await cli(nsC, ['join', invite, '--data', dirC]);
+    const keyC = (await cli(nsC, ['pubkey'], readFileSync(join(dirC, 'private.key'), 'utf8'))).trim();
+    await cli(nsA, ['approve', keyC, '--data', dirA]);
+    await cli(nsB, ['approve', keyC, '--data', dirB]);
+    await cli(nsC, ['approve', keyA, '--data', dirC]);
+    await cli(nsC, ['approve', keyB, '--data', dirC]);
+    const [a, b] = await Promise.all([startMember(lab, homes, 'a3', nsA, dirA, 40305), startMember(lab, homes, 'b3', nsB, dirB, 40306)]);
+    const overlayA = ((await a.status()).interfaceAddresses as string[])[0]!.split('/')[0]!;
+    // C has no [discovery]: only A, by key and address, as a stock WireGuard-style peer.
+    const c = await startWarren(lab, nsC, {
+      name: 'c3', wire: 'native', privateKeyPath: join(dirC, 'private.key'), listenPort: 40307, addresses: [],
+      sections: { network: { file: join(dirC, 'network.toml') } },
+      peers: [{ name: 'a', publicKey: keyA, endpoint: '10.77.1.2:40305', allowedIps: [`${overlayA}/32`], persistentKeepalive: 5 }],
+    });
+    await showLogsOnFailure([a, b, c], async () => {
+      const peerB = await waitFor('C to learn of B from A', async () => ((await c.status()).peers as PeerView[]).find((p) => p.publicKey === keyB), { timeoutMs: 40_000, intervalMs: 250 });
+      const overlayB = peerB.allowedIps[0]!.split('/')[0]!;
+      await waitFor(`a ping from C to B (${overlayB})`, async () => (await lab.exec(nsC, ['ping', '-c', '1', '-W', '1', overlayB], { check: false })).code === 0, { timeoutMs: 30_000, intervalMs: 200 });
+      expect(c.proc.logTail(50)).toContain('pex:');
+    });
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
   }, 120_000);
 });
 

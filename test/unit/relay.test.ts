@@ -3,7 +3,7 @@
 // datagrams on. Three devices back to back on a fake network and a fake clock.
 
 import { describe, expect, test } from 'bun:test';
-import { Device } from '../../appliance/device.ts';
+import { Device, PEX_MAX, type PexEntry } from '../../appliance/device.ts';
 import { parseConfigText } from '../../appliance/config/load.ts';
 import { encodeKey } from '../../appliance/config/schema.ts';
 import { generatePrivateKey, publicKeyOf } from '../../appliance/noise/crypto.ts';
@@ -30,6 +30,7 @@ function network(relayEnabled: boolean) {
   const clock = { t: 1000 };
   const wire: { from: Name; to: string; data: Uint8Array }[] = [];
   const tun: Record<Name, Uint8Array[]> = { a: [], r: [], d: [] };
+  const pex: Record<Name, { from: string; entries: PexEntry[] }[]> = { a: [], r: [], d: [] };
   const peerSection = (n: Name, withEndpoint: boolean) =>
     `[[peer]]\nname = "${n}"\npublic_key = "${encodeKey(publicKeyOf(keys[n]))}"\nallowed_ips = ["${OVERLAY[n]}/32"]\n${withEndpoint ? `endpoint = "${ADDR[n]}:51820"\npersistent_keepalive = 25\n` : ''}`;
   const config = (self: Name, peers: string, relay = false) => parseConfigText(`[interface]\nname = "t0"\nprivate_key = "${encodeKey(keys[self])}"\naddress = ["${OVERLAY[self]}/24"]\n[network]\nsecret = "${secret}"\n[relay]\nenabled = ${relay}\n${peers}`);
@@ -41,6 +42,7 @@ function network(relayEnabled: boolean) {
       tunWrite: (p) => (tun[self].push(p.slice()), true),
       now: () => clock.t,
       wallNow: () => 1_700_000_000_000 + clock.t,
+      onPeerExchange: (from, entries) => pex[self].push({ from: from.name, entries }),
     });
   const dev = {
     a: mk('a', peerSection('r', true) + peerSection('d', false)),
@@ -63,7 +65,7 @@ function network(relayEnabled: boolean) {
   dev.a.outbound([ipv4(OVERLAY.a, OVERLAY.r, [1])], 1);
   dev.d.outbound([ipv4(OVERLAY.d, OVERLAY.r, [2])], 1);
   pump();
-  return { dev, tun, pump, peer, clock };
+  return { dev, tun, pump, peer, clock, pex };
 }
 
 describe('relay', () => {
@@ -131,5 +133,24 @@ describe('relay', () => {
     dev.d.outbound([ipv4(OVERLAY.d, OVERLAY.a, [8])], 1);
     pump();
     expect(peer('a', 'd').endpoint?.relay).toBeUndefined();
+  });
+
+  test('peer exchange: R tells A of D (key and endpoint) inside their session; at most PEX_MAX entries; needs a session', () => {
+    const { dev, pump, peer, pex } = network(true);
+    const d = peer('r', 'd');
+    expect(dev.r.sendPeerExchange(peer('r', 'a'), [{ publicKey: d.publicKey, endpoint: d.endpoint }])).toBe(true);
+    pump();
+    expect(pex.a).toHaveLength(1);
+    expect(pex.a[0]!.from).toBe('r');
+    expect(Buffer.from(pex.a[0]!.entries[0]!.publicKey).equals(Buffer.from(d.publicKey))).toBe(true);
+    expect(pex.a[0]!.entries[0]!.endpoint).toEqual({ family: 4, address: ADDR.d, port: 51820 });
+    // A relayed endpoint is not shared (null), and a list is cut at PEX_MAX.
+    const many = Array.from({ length: PEX_MAX + 5 }, () => ({ publicKey: crypto.getRandomValues(new Uint8Array(32)), endpoint: { family: 4 as const, address: 'relay', port: 0, relay: { via: d.publicKey, to: d.publicKey } } }));
+    dev.r.sendPeerExchange(peer('r', 'a'), many);
+    pump();
+    expect(pex.a[1]!.entries).toHaveLength(PEX_MAX);
+    expect(pex.a[1]!.entries.every((e) => e.endpoint === null)).toBe(true);
+    // No session with D from A: nothing goes out.
+    expect(dev.a.sendPeerExchange(peer('a', 'd'), [{ publicKey: d.publicKey, endpoint: null }])).toBe(false);
   });
 });
