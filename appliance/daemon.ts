@@ -28,6 +28,7 @@ import { dirname } from 'node:path';
 import { GatewayController, ownSubnets } from './gateway/gateway.ts';
 import { ExitChooser } from './gateway/exit-choice.ts';
 import { PathChooser } from './discovery/paths.ts';
+import { LanBeacon } from './discovery/lan.ts';
 
 const TICK_MS = 100;
 /** Peers the data plane holds (configured plus discovered). */
@@ -246,7 +247,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     config: live, dev, tunName: tun.name, port: socket.port, startedMs, udpErrors,
     tun: tun.stats, reader: reader.stats,
     outbound: host ? { worker: true, ...host.counters() } : { worker: false },
-    discovery: discovery ? { ...discovery.stats } : null,
+    discovery: discovery ? { ...discovery.stats, lan: discovery.lanStats() } : null,
     dnsRunning: gateway.dnsRunning,
   });
   const control = startControlServer(config.control.socket, {
@@ -362,12 +363,17 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
       log(`site: ${(e as Error).message}`);
     }
   };
+  const endpoints = () => ownEndpoints(udpPort, tunName, config.interface.advertise);
+  const lan = d.lan
+    ? new LanBeacon({ secret: config.network!.secret, staticKey: self, identitySeed: identitySeed(config.interface.privateKey), tunName, endpoints, offers: liveOffers, onMember, log })
+    : undefined;
   const service: DiscoveryService = new DiscoveryService({
     secret: config.network!.secret,
     staticKey: self,
     identitySeed: identitySeed(config.interface.privateKey),
-    endpoints: () => ownEndpoints(udpPort, tunName, config.interface.advertise),
+    endpoints,
     offers: liveOffers,
+    lan,
     dht: { bootstrap: d.bootstrap ?? undefined, labRanges: d.labRanges, socket: dhtSocket },
     lookupIntervalMs: d.lookupInterval * 1000,
     onMember,

@@ -106,6 +106,8 @@ export interface DiscoveryConfig {
   lookupInterval: number; // seconds
   /** Lab address ranges (CIDR) allowed besides loopback when WARREN_LAB=1. */
   labRanges: string[];
+  /** Beacons on the LAN (multicast) find members on the same LAN without the DHT. */
+  lan: boolean;
 }
 
 export interface LimitsConfig {
@@ -231,7 +233,8 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
   let discovery: DiscoveryConfig | null = null;
   if (root.discovery !== undefined) {
     const d = table(root.discovery, 'discovery');
-    rejectUnknown(d, 'discovery', ['enabled', 'bootstrap', 'lookup_interval', 'lab_ranges']);
+    rejectUnknown(d, 'discovery', ['enabled', 'bootstrap', 'lookup_interval', 'lab_ranges', 'lan']);
+    if (d.lan !== undefined && typeof d.lan !== 'boolean') throw new ConfigError('discovery.lan', 'expected true or false');
     if (d.enabled !== undefined && typeof d.enabled !== 'boolean') throw new ConfigError('discovery.enabled', 'expected true or false');
     if (d.enabled !== false) {
       if (!network) throw new ConfigError('discovery', 'discovery needs a [network] (its secret makes the rendezvous)');
@@ -247,6 +250,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
         bootstrap,
         lookupInterval: int(d, 'lookup_interval', 'discovery', 30, 1, 3600),
         labRanges,
+        lan: d.lan !== false,
       };
     }
   }

@@ -25,6 +25,8 @@ export interface DiscoveryOptions {
   onMember: (record: MemberRecord) => void;
   log: (line: string) => void;
   now?: () => number;
+  /** Beacons on the LAN (lan.ts), started and stopped with the service. */
+  lan?: { start(): Promise<void>; stop(): void; readonly stats: Record<string, number> };
 }
 
 export class DiscoveryService {
@@ -46,6 +48,7 @@ export class DiscoveryService {
   }
 
   async start(): Promise<void> {
+    await this.o.lan?.start();
     this.dht = await createDht(this.o.dht);
     this.o.log(`discovery: DHT node on UDP ${this.dht.address().port}`);
     void this.round();
@@ -54,6 +57,7 @@ export class DiscoveryService {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.o.lan?.stop();
     await this.dht?.close();
   }
 
@@ -88,6 +92,10 @@ export class DiscoveryService {
 
   private now(): number {
     return (this.o.now ?? Date.now)();
+  }
+
+  lanStats(): Record<string, number> {
+    return { ...(this.o.lan?.stats ?? {}) };
   }
 
   /** Publish again at the next round (what the record says changed, e.g. an exit offer). */
