@@ -5,6 +5,11 @@
  * reference run alongside, the same load on a static file (the framework's floor on this
  * machine), then a final JSON line. A benchmark, not a test.
  *   BENCH_CLIENTS (50), BENCH_SECONDS (10)
+ *
+ * `--appliance` (root): the real thing instead — the gateway lab (test/netns/lib/gateway-lab.ts),
+ * the home appliance's own admin on its LAN address with the real AdminApi, the load generated
+ * from a LAN device's namespace while that device pushes an iperf3 TCP stream through the tunnel
+ * and out of the exit; reports the stream's throughput alongside.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,5 +111,44 @@ async function main(): Promise<number> {
   }
 }
 
+/** In a LAN device's namespace: sign in to the appliance's admin, warm up, load, print the run. */
+async function loadOnly(url: string, seconds: number): Promise<void> {
+  const cookie = await signIn(url);
+  await load(`${url}/`, cookie, 1);
+  console.log(JSON.stringify(await load(`${url}/`, cookie, seconds)));
+}
+
+async function appliance(): Promise<number> {
+  const { Lab, waitFor } = await import('../../test/netns/lib/netns.ts');
+  const { ADDR, buildGatewayLab, curlFrom, startExit, startHome } = await import('../../test/netns/lib/gateway-lab.ts');
+  const lab = await Lab.create('bench-admin');
+  try {
+    const g = await buildGatewayLab(lab);
+    await startExit(lab, g);
+    await startHome(lab, g);
+    await waitFor('the LAN through the exit', async () => (await curlFrom(lab, g.ns.client, `http://${ADDR.web}/`)) === `client=${ADDR.exitPublic}`, { timeoutMs: 30_000, intervalMs: 250 });
+    const url = `http://${ADDR.homeLan}`;
+    lab.spawn(g.ns.inet, ['iperf3', '-s', '-B', ADDR.web, '-p', '5201'], { log: 'iperf3-server' });
+    await Bun.sleep(500);
+    const stream = lab.spawn(g.ns.client, ['iperf3', '-c', ADDR.web, '-p', '5201', '-t', String(SECONDS + 4), '-J'], { log: 'iperf3-client' });
+    await Bun.sleep(1500); // the stream at speed before the load starts
+    console.error(`bench: ${CLIENTS} clients on the appliance's dashboard for ${SECONDS} s while a TCP stream crosses the tunnel …`);
+    const r = await lab.exec(g.ns.client, [process.execPath, import.meta.path, 'load', url, String(SECONDS)], { timeoutMs: (SECONDS + 30) * 1000 });
+    const dashboard = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Run;
+    await stream.exited;
+    const report = JSON.parse(await Bun.file(stream.logPath).text()) as { end?: { sum_received?: { bits_per_second?: number } } };
+    const mbit = (report.end?.sum_received?.bits_per_second ?? 0) / 1e6;
+    console.log(`\n${CLIENTS} concurrent clients from a LAN device, signed in, the real appliance (admin on ${url}), an iperf3 TCP stream through the tunnel meanwhile`);
+    console.log(line('dashboard (GET /)', dashboard));
+    console.log(`tunnel stream during the run: ${mbit.toFixed(0)} Mbit/s   aim: dashboard p95 ≤ 20 ms → ${dashboard.p95 <= 20 ? 'met' : 'NOT met'}`);
+    console.log(JSON.stringify({ bench: 'admin-appliance', clients: CLIENTS, seconds: SECONDS, dashboard, tunnel_mbit: mbit }));
+    return dashboard.errors === 0 ? 0 : 1;
+  } finally {
+    await lab.cleanup();
+  }
+}
+
 if (process.argv[2] === 'serve') await serve();
+else if (process.argv[2] === 'load') await loadOnly(process.argv[3] ?? '', Number(process.argv[4] ?? SECONDS));
+else if (process.argv.includes('--appliance')) process.exit(await appliance());
 else process.exit(await main());
