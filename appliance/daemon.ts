@@ -316,6 +316,7 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
   const d = config.discovery!;
   const self = dev.identity.publicKey;
   const observed = new Map<string, Endpoint>();
+  const probedAt = new Map<Peer, number>();
   const onMember = (r: MemberRecord): void => {
     const keyText = encodeKey(r.staticKey);
     if (Buffer.from(r.staticKey).equals(Buffer.from(self)) || !membership.admits(r.staticKey)) return;
@@ -333,6 +334,22 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
     // the candidate: its record's LAN addresses do not reach it through a NAT.
     const seenAt = observed.get(keyText);
     if (peer && (seenAt ?? ep)) dev.offerEndpoint(peer, (seenAt ?? ep)!);
+    // Reached through a relay: now and then try the direct candidates again (both sides do), so
+    // traffic moves to a direct path once one opens.
+    if (peer?.endpoint?.relay) {
+      const target = peer;
+      const last = probedAt.get(target) ?? 0;
+      if (Date.now() - last >= PROBE_DIRECT_MS) {
+        probedAt.set(target, Date.now());
+        if (ep) dev.probeDirect(target, ep);
+        void service.observedEndpoints(r.staticKey).then((seen) => {
+          for (const text of seen) {
+            const e = parseEndpoint(text);
+            if (e) dev.probeDirect(target, e);
+          }
+        });
+      }
+    }
     // Not heard from yet: it may be behind a NAT, where the LAN endpoints of its record do not
     // reach it. The address its tunnel socket is seen at (its announce) does; both sides sending
     // to each other's opens the NAT mappings (hole punching).
@@ -381,6 +398,9 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
   });
   return service;
 }
+
+/** How often a relayed member's direct candidates are tried again. */
+const PROBE_DIRECT_MS = 10_000;
 
 /** Every 5 s (in 100 ms ticks): each member with a live session hears of the others we reach. */
 const PEX_TICKS = 50;

@@ -408,6 +408,26 @@ export class Device {
     this.flush();
   }
 
+  /**
+   * A peer reached through a relay: sends a keepalive of its session straight to `candidate`
+   * (its record's address, or its NAT's mapping seen on the DHT). If a hole has opened since,
+   * it arrives, the far side roams to us directly, its answer comes directly, and we roam too.
+   * The relay stays in use until then. Keys of relayed sessions are the main thread's.
+   */
+  probeDirect(peer: Peer, candidate: Endpoint): boolean {
+    const now = this.seams.now();
+    const kp = this.sendingKeypair(peer, now);
+    if (!peer.endpoint?.relay || candidate.relay || !kp || (this.seams.sender && kp.owner === 'worker')) return false;
+    if (this.seams.sender) kp.owner = 'main';
+    const wire = this.wire;
+    const pkt = this.zeros.subarray(0, wire.keepaliveSize(this.config.interface.mtu));
+    const dgram = new Uint8Array(wire.headerBytes + pkt.length + TAG_SIZE);
+    buildDatagram(dgram, wire, kp.aead, kp.sendKey, this.nonce, kp.remoteIndex, kp.sendCounter++, pkt, pkt.length);
+    this.out.push(dgram, candidate.port, candidate.address);
+    this.flush();
+    return true;
+  }
+
   private relayOut(hop: RelayHop, dgram: Uint8Array): void {
     const relay = this.byKey.get(keyId(hop.via));
     if (!relay || !this.sendPlain(relay, relayMessage(RELAY_FORWARD, hop.to, dgram))) {

@@ -101,4 +101,23 @@ describe('NAT traversal', () => {
       expect((await peerOf(g, 'a', 'b'))?.endpoint?.startsWith('203.0.113.19:')).toBe(true);
     });
   }, 150_000);
+
+  test('a direct path that opens later is taken: first through the relay, then router to router', async () => {
+    lab = await Lab.create('nat-later');
+    const g = await buildNatLab(lab, { a: 'restricted', b: 'restricted' }, true, async (inet) => {
+      // The internet between the two homes is broken at first: only the relay reaches both.
+      await lab!.exec(inet, ['nft', '-f', '-'], { stdin: `table ip cut {\n  chain cutfwd {\n    type filter hook forward priority 0; policy accept;\n    ip saddr { ${ROUTER_WAN.a}, ${ROUTER_WAN.b} } ip daddr { ${ROUTER_WAN.a}, ${ROUTER_WAN.b} } drop\n  }\n}\n` });
+    });
+    await withLogs(g, async () => {
+      const overlayB = await overlayOf(g, 'a', 'b');
+      await waitFor(`a ping from A to B (${overlayB}) through the relay`, async () => (await lab!.exec(g.ns.a, ['ping', '-c', '1', '-W', '1', overlayB], { check: false })).code === 0, { timeoutMs: 40_000, intervalMs: 200 });
+      expect((await peerOf(g, 'a', 'b'))?.path).toBe('relay');
+      await lab!.exec(g.ns.inet, ['nft', 'delete', 'table', 'ip', 'cut']);
+      const t0 = Date.now();
+      await waitFor('the path to become direct', async () => (await peerOf(g, 'a', 'b'))?.path === 'direct' && (await peerOf(g, 'b', 'a'))?.path === 'direct', { timeoutMs: 45_000, intervalMs: 500 });
+      console.log(`direct ${((Date.now() - t0) / 1000).toFixed(1)} s after the internet between the homes healed`);
+      expect((await lab!.exec(g.ns.a, ['ping', '-c', '3', '-i', '0.2', overlayB], { check: false })).code).toBe(0);
+      expect((await peerOf(g, 'a', 'b'))?.endpoint?.startsWith(`${ROUTER_WAN.b}:`)).toBe(true);
+    });
+  }, 150_000);
 });

@@ -41,7 +41,7 @@ function natRules(kind: NatKind, lanHost: string, port: number): string {
   return `table ip homenat {\n${post}${pre}${input}}\n`;
 }
 
-export async function buildNatLab(lab: Lab, nat: { a: NatKind; b: NatKind }, withRelay: boolean): Promise<NatLab> {
+export async function buildNatLab(lab: Lab, nat: { a: NatKind; b: NatKind }, withRelay: boolean, beforeStart?: (inet: string) => Promise<void>): Promise<NatLab> {
   const ns = { inet: await lab.ns('inet'), ra: await lab.ns('ra'), rb: await lab.ns('rb'), a: await lab.ns('a'), b: await lab.ns('b') } as NatLab['ns'];
   if (withRelay) ns.relay = await lab.ns('relay');
   const sh = (n: string, ...argv: string[]) => lab.exec(n, argv);
@@ -72,6 +72,7 @@ export async function buildNatLab(lab: Lab, nat: { a: NatKind; b: NatKind }, wit
   const keys: Record<string, string> = {};
   for (const m of members) keys[m] = (await cli(m, ['pubkey'], readFileSync(join(dirs[m]!, 'private.key'), 'utf8'))).trim();
   for (const m of members) for (const o of members) if (m !== o) await cli(m, ['approve', keys[o]!, '--data', dirs[m]!]);
+  await beforeStart?.(ns.inet);
   const nodes: Record<string, WarrenNode> = {};
   await Promise.all(members.map(async (m) => {
     nodes[m] = await startWarren(lab, nsOf(m), {
