@@ -30,12 +30,21 @@ test('the lab brings up the home; its printed curl commands give what they promi
       const r = await run(cmd.trim().split(/\s+/), { check: false, timeoutMs: 30_000 });
       expect(`${cmd.trim()} → ${r.stdout.trim()}`).toBe(`${cmd.trim()} → ${expected}`);
     }
+    const pings = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('ip netns exec') && l.includes(' ping '));
+    expect(pings.length).toBe(1);
+    for (const line of pings) {
+      const cmd = line.split('#')[0]!.trim().split(/\s+/);
+      const r = await run([...cmd.slice(0, -1), '-c', '2', '-W', '3', cmd.at(-1)!], { check: false, timeoutMs: 30_000 });
+      expect(`${line}: ${r.code}`).toBe(`${line}: 0`);
+    }
     const status = out.split('\n').map((l) => l.trim()).find((l) => l.includes(' status --json '));
     const st = JSON.parse((await run((status ?? '').split(/\s+/))).stdout) as { peers: { handshakes: number }[]; gateway: { exit: unknown } };
     expect(st.peers[0]?.handshakes).toBeGreaterThanOrEqual(1);
     expect(st.gateway.exit).not.toBeNull();
     const namespaces = [...new Set(out.match(/warren-[0-9a-z]+-[a-z]+\b/g) ?? [])];
-    expect(namespaces.length).toBeGreaterThanOrEqual(5);
+    expect(namespaces.length).toBeGreaterThanOrEqual(7);
+    const peersCmd = out.split('\n').map((l) => l.trim()).find((l) => l.includes(' peers --socket '))!.split('#')[0]!.trim().split(/\s+/);
+    expect((await run([...peersCmd.slice(0, 4), ...peersCmd.slice(4), '--json'])).stdout).toContain('"path": "relay"');
     proc.kill('SIGINT');
     await proc.exited;
     const left = (await run(['ip', 'netns', 'list'])).stdout;
