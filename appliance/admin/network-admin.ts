@@ -7,6 +7,7 @@
 // process cannot interleave and lose an update; `warren approve` in another process can still
 // race one (the last write wins, as between two CLI commands).
 
+import { statSync } from 'node:fs';
 import { AdminError, type NetworkInfo } from '../control/admin-types.ts';
 import { decodeInvite, encodeInvite, InviteError, type Invite } from '../network/invite.ts';
 import { existingNetwork, initNetwork, joinInvite, keyPathOf, networkFilePath, ownPublicKey, type NodeSetup } from '../network/setup.ts';
@@ -38,10 +39,22 @@ export class NetworkAdmin {
 
   constructor(private readonly deps: NetworkAdminDeps) {}
 
+  /** The last parse of the network file, reused while the file is unchanged (every dashboard load asks). */
+  private parsed: { mtimeMs: number; size: number; net: Network | null } | null = null;
+
   /** The network, or null before there is one; a broken file is 'unavailable' with the field at fault. */
   current(): Network | null {
     try {
-      return existingNetwork(this.deps.dataDir);
+      let st: { mtimeMs: number; size: number } | null = null;
+      try {
+        st = statSync(networkFilePath(this.deps.dataDir));
+      } catch {
+        st = null;
+      }
+      if (st && this.parsed && this.parsed.mtimeMs === st.mtimeMs && this.parsed.size === st.size) return this.parsed.net;
+      const net = existingNetwork(this.deps.dataDir);
+      this.parsed = st ? { mtimeMs: st.mtimeMs, size: st.size, net } : null;
+      return net;
     } catch (e) {
       throw new AdminError('unavailable', `${sentence((e as Error).message)}. Fix or remove that file, then reload the page.`);
     }

@@ -11,7 +11,9 @@
 //                                                                 web 198.51.100.10, dns 198.51.100.53 ───────┘
 //   exit  wan0 203.0.113.20 ── inet;  exit lan0 192.168.50.1 ── exitlan 192.168.50.2 (a web server)
 
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createNetwork, saveNetwork } from '../../../appliance/network/store.ts';
 import type { Lab, LabProcess } from './netns.ts';
 import { REPO_ROOT, waitFor } from './netns.ts';
 import { startWarren, type WarrenNode } from './warren.ts';
@@ -133,6 +135,18 @@ export interface HomeOptions {
   gateway?: Record<string, unknown>;
 }
 
+/**
+ * A network file in the lab's own directory holding the lab's secret (no approval needed: the
+ * peers are configured): the appliance keeps its admin state beside it, never in /var/lib/warren.
+ */
+export function labNetworkFile(lab: Lab, g: GatewayLab, who: string): string {
+  const dir = join(lab.tmpDir, `${who}-net`);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'network.toml');
+  if (!existsSync(path)) saveNetwork(path, { ...createNetwork('lab', () => new Uint8Array(Buffer.from(g.secret, 'base64'))), requireApproval: false });
+  return path;
+}
+
 export function startHome(lab: Lab, g: GatewayLab, o: HomeOptions = {}): Promise<WarrenNode> {
   return startWarren(lab, g.ns.home, {
     name: 'home',
@@ -141,9 +155,9 @@ export function startHome(lab: Lab, g: GatewayLab, o: HomeOptions = {}): Promise
     listenPort: HOME_PORT,
     addresses: [`${ADDR.homeOverlay}/10`],
     wire: 'native',
-    networkSecret: g.secret,
     peers: [{ name: 'exit', publicKey: g.keys.exit.publicKey, endpoint: `${ADDR.exitPublic}:${EXIT_PORT}`, allowedIps: [`${ADDR.exitOverlay}/32`], persistentKeepalive: 25 }],
     sections: {
+      network: { file: labNetworkFile(lab, g, 'home') },
       gateway: {
         lan: 'lan0',
         wan: 'wan0',
@@ -168,9 +182,8 @@ export function startExit(lab: Lab, g: GatewayLab, iface?: string): Promise<Warr
     listenPort: EXIT_PORT,
     addresses: [`${ADDR.exitOverlay}/10`],
     wire: 'native',
-    networkSecret: g.secret,
     peers: [{ name: 'home', publicKey: g.keys.home.publicKey, allowedIps: [`${ADDR.homeOverlay}/32`] }],
-    sections: { exit: { enabled: true, accept_risk: true, wan: 'wan0' } },
+    sections: { network: { file: labNetworkFile(lab, g, 'exit') }, exit: { enabled: true, accept_risk: true, wan: 'wan0' } },
   });
 }
 
