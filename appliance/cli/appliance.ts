@@ -17,6 +17,7 @@ import { DaemonAdminApi, adminPaths } from '../admin/daemon-api.ts';
 import { LogRing } from '../admin/log-ring.ts';
 import { applySettings, emptySettings, loadSettings, type Settings } from '../admin/settings.ts';
 import { systemRunner } from '../system/runner.ts';
+import { withLastGood } from '../network/store.ts';
 import type { DaemonHandle } from '../daemon.ts';
 
 const ADMIN_PORT = 80;
@@ -42,7 +43,7 @@ async function adminAddress(listen: string, lan: string | null, log: (l: string)
 
 function readSettings(path: string, log: (l: string) => void): Settings {
   try {
-    return loadSettings(path);
+    return withLastGood(path, loadSettings, (l) => log(`settings: ${l}`));
   } catch (e) {
     log(`settings: ${(e as Error).message}; using none (fix or remove the file)`);
     return emptySettings();
@@ -89,6 +90,7 @@ export async function runAppliance(configPath: string): Promise<void> {
     base = loadConfigFile(configPath);
     log('first run: network ready; starting the tunnel');
   }
+  for (const w of base.warnings) log(`config: ${w}`);
   const { runDaemon } = await import('../daemon.ts');
   handle = await runDaemon(applySettings(base, readSettings(paths.settingsPath, log)), {
     log,

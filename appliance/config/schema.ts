@@ -7,7 +7,7 @@
 import { networkOf, parsePrefix, parseEndpoint, type Prefix, type Endpoint } from '../dataplane/packet/addr.ts';
 import { PADDING_MODES, type PaddingMode } from '../wire/padding.ts';
 import { hash, publicKeyOf } from '../noise/crypto.ts';
-import { parseNetworkText } from '../network/store.ts';
+import { lastGoodPath, parseNetworkText } from '../network/store.ts';
 import { assignAddresses, OVERLAY_IPV4_BITS, OVERLAY_IPV6_BITS } from '../network/addresses.ts';
 import { ConfigError, IFNAME, int, prefixes, rejectUnknown, str, strList, table } from './fields.ts';
 import { parseExit, parseGateway, type ExitConfig, type GatewayConfig } from './gateway.ts';
@@ -85,6 +85,8 @@ export interface Config {
   relay: { enabled: boolean };
   /** The web admin: `listen` "ip:port", "lan" (the gateway LAN's address, port 80: the default with a [gateway]), or null (off). */
   admin: { listen: string | null };
+  /** What loading had to work around (a broken file replaced by its last good copy): logged at start. */
+  warnings: string[];
 }
 
 export type WireMode = 'native' | 'wireguard';
@@ -192,6 +194,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
     privateKey = decodeKey(str(ifc, 'private_key', 'interface'), 'interface.private_key');
   }
 
+  const warnings: string[] = [];
   let network: NetworkConfig | null = null;
   if (root.network !== undefined) {
     const net = table(root.network, 'network');
@@ -212,7 +215,20 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
         const parsed = parseNetworkText(text, path);
         network = { name: parsed.name, secret: parsed.secret, file: path };
       } catch (e) {
-        throw new ConfigError('network.file', (e as Error).message);
+        // A broken network file: the last good version written beside it, if there is one.
+        let prev: string | null = null;
+        try {
+          prev = readFile(lastGoodPath(path));
+        } catch {
+          throw new ConfigError('network.file', (e as Error).message);
+        }
+        try {
+          const parsed = parseNetworkText(prev, lastGoodPath(path));
+          network = { name: parsed.name, secret: parsed.secret, file: path };
+          warnings.push(`${(e as Error).message}; using the last good copy ${lastGoodPath(path)}`);
+        } catch {
+          throw new ConfigError('network.file', (e as Error).message);
+        }
       }
     } else {
       let secretText: string;
@@ -345,5 +361,6 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
     exit: root.exit === undefined ? null : parseExit(root.exit),
     relay: parseRelay(root.relay),
     admin: parseAdmin(root.admin, root.gateway !== undefined),
+    warnings,
   };
 }

@@ -41,7 +41,7 @@ export class Membership {
     const file = this.net.file;
     if (!file) return null;
     const mtimeMs = statSync(file).mtimeMs;
-    if (!this.cached || this.cached.mtimeMs !== mtimeMs) this.cached = { mtimeMs, network: loadNetwork(file) };
+    if (!this.cached || this.cached.mtimeMs !== mtimeMs) this.cached = { mtimeMs, network: loadNetwork(file, this.log) };
     return this.cached.network;
   }
 

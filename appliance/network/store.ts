@@ -18,7 +18,7 @@
 // directory, fsync, rename, fsync of the directory), so a crash leaves the old file or the new.
 // The transitions (approve, deny, revoke, admit) are pure: they return a new Network.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { INVITE_NAME_MAX_BYTES } from './invite.ts';
@@ -162,7 +162,30 @@ export function formatNetwork(net: Network): string {
 
 // ---- Files ----
 
-export function loadNetwork(path: string): Network {
+/** Where the previous good version of a file written by writeFileAtomic is kept. */
+export function lastGoodPath(path: string): string {
+  return `${path}.last-good`;
+}
+
+/**
+ * Reads `path` with `parse`; when it exists but does not parse (a hand edit gone wrong, a disk
+ * error), the last good version kept beside it is used instead and `report` says so. A file
+ * that is missing stays missing (the caller decides what that means).
+ */
+export function withLastGood<T>(path: string, parse: (p: string) => T, report: (line: string) => void): T {
+  try {
+    return parse(path);
+  } catch (e) {
+    const prev = lastGoodPath(path);
+    if (!existsSync(path) || !existsSync(prev)) throw e;
+    const value = parse(prev);
+    report(`${(e as Error).message}; using the last good copy ${prev}`);
+    return value;
+  }
+}
+
+export function loadNetwork(path: string, report?: (line: string) => void): Network {
+  if (report) return withLastGood(path, (p) => loadNetwork(p), report);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -189,6 +212,14 @@ export function writeFileAtomic(path: string, text: string): void {
       fsyncSync(fd);
     } finally {
       closeSync(fd);
+    }
+    // The version being replaced becomes the last good copy (a hard link: no copy, and it is
+    // never half-written), then the new one takes its name. A crash between the two leaves the
+    // old file in place and the copy equal to it.
+    if (existsSync(path)) {
+      const keep = `${tmp}.keep`;
+      linkSync(path, keep);
+      renameSync(keep, lastGoodPath(path));
     }
     renameSync(tmp, path);
   } catch (e) {

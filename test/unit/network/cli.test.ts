@@ -117,7 +117,7 @@ describe('warren network commands', () => {
     const net = loadNetwork(netPath);
     expect(net.approved.length).toBe(1);
     expect(net.revoked.map((m) => m.name).sort()).toEqual(['bob', 'carol']);
-    expect(readdirSync(A).sort()).toEqual(['network.toml', 'private.key']);
+    expect(readdirSync(A).sort()).toEqual(['network.toml', 'network.toml.last-good', 'private.key']);
   });
 
   test('a node cannot revoke itself; unknown prefixes and missing networks are explained', () => {

@@ -74,7 +74,9 @@ describe('files', () => {
     saveNetwork(path, createNetwork('home'));
     saveNetwork(path, createNetwork('home')); // over an existing file too
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(readdirSync(dir)).toEqual(['network.toml']);
+    // Beside it only the version it replaced (the last good copy), with the same mode.
+    expect(readdirSync(dir).sort()).toEqual(['network.toml', 'network.toml.last-good']);
+    expect(statSync(`${path}.last-good`).mode & 0o777).toBe(0o600);
   });
 
   test('a failed write leaves the old file and no temp file', () => {
