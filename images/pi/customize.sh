@@ -40,6 +40,10 @@ cat > "$root/etc/default/raspi-firmware" <<'RASPI'
 # Written by Warren's image build. See raspi-firmware's own file for every setting.
 ROOTPART=LABEL=WARREN_ROOT
 CONSOLES="ttyS1,115200 tty0"
+# No cma= on the command line: raspi-firmware adds cma=64M unless it runs on a Pi 4, and that
+# setting makes a Pi 4 unbootable; this image is built off the Pi and serves both (headless: the
+# GPU needs no contiguous memory).
+CMA=0
 RASPI
 in_root env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware
 
