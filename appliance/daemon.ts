@@ -81,6 +81,8 @@ function buildStatus(d: {
       ? { exit: dev.exitPeer ? { name: dev.exitPeer.name, publicKey: encodeKey(dev.exitPeer.publicKey) } : null, dns: d.dnsRunning, killSwitch: config.gateway.killSwitch }
       : null,
     exitOffered: config.exit !== null,
+    /** Where members see this node (peer exchange): its public endpoints, as they reflect them. */
+    reflected: [...new Set([...reflected.values()].map(formatEndpoint))],
     peers: dev.peers.map((p) => ({
       name: p.name,
       publicKey: encodeKey(p.publicKey),
@@ -98,6 +100,9 @@ function buildStatus(d: {
     })),
   };
 }
+
+/** Where members see this node (peer exchange reflects it), by member: published in the record. */
+const reflected = new Map<string, Endpoint>();
 
 export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promise<DaemonHandle> {
   if (opts.log) logSink = opts.log;
@@ -168,7 +173,12 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     onPeerExchange: (from, entries) => {
       if (!membership) return;
       for (const e of entries) {
-        if (Buffer.from(e.publicKey).equals(Buffer.from(dev.identity.publicKey)) || !membership.isApproved(e.publicKey)) continue;
+        if (Buffer.from(e.publicKey).equals(Buffer.from(dev.identity.publicKey))) {
+          // A member reflects the address it sees us at: our public endpoint, for our record.
+          if (e.endpoint) reflected.set(encodeKey(from.publicKey), e.endpoint);
+          continue;
+        }
+        if (!membership.isApproved(e.publicKey)) continue;
         let peer = dev.peerByKey(e.publicKey);
         if (!peer) {
           peer = dev.addPeer(membership.peerConfig(e.publicKey, knownKeys(dev))) ?? undefined;
@@ -355,6 +365,11 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
     // to each other's opens the NAT mappings (hole punching).
     if (peer && peer.lastReceivedMs === 0) {
       const target = peer;
+      // Where other members see it (reflected by peer exchange, published in its record).
+      for (const pub of r.endpoints.filter((e) => e.kind === 'public')) {
+        const e = parseEndpoint(`${pub.ip}:${pub.port}`);
+        if (e && target.lastReceivedMs === 0) dev.offerEndpoint(target, e);
+      }
       void service.observedEndpoints(r.staticKey).then((seen) => {
         for (const text of seen) {
           const e = parseEndpoint(text);
@@ -410,7 +425,9 @@ function exchangePeers(dev: Device, now: number): void {
   const alive = dev.peers.filter((p) => p.current && p.lastReceivedMs > 0 && now - p.lastReceivedMs < PEX_ALIVE_MS);
   for (const to of alive) {
     const entries = alive.filter((p) => p !== to).map((p) => ({ publicKey: p.publicKey, endpoint: p.endpoint?.relay ? null : p.endpoint }));
-    if (entries.length > 0) dev.sendPeerExchange(to, entries);
+    // And where we see the receiver itself: its NAT's mapping, which it cannot see from inside.
+    if (to.endpoint && !to.endpoint.relay) entries.push({ publicKey: to.publicKey, endpoint: to.endpoint });
+    dev.sendPeerExchange(to, entries);
   }
 }
 
@@ -425,6 +442,13 @@ function ownEndpoints(port: number, tunName: string, advertise: readonly Prefix[
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
     if (name === tunName) continue;
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) out.push({ ip: a.address, port, kind: 'lan' });
+  }
+  const seen = new Set<string>();
+  for (const e of reflected.values()) {
+    const text = formatEndpoint(e);
+    if (e.family !== 4 || seen.has(text) || out.some((o) => o.ip === e.address && o.port === e.port)) continue;
+    seen.add(text);
+    out.push({ ip: e.address, port: e.port, kind: 'public' });
   }
   return out.slice(0, MAX_ENDPOINTS);
 }

@@ -129,6 +129,8 @@ describe('discovery through the DHT', () => {
       const overlayB = peerB.allowedIps[0]!.split('/')[0]!;
       await waitFor(`a ping from C to B (${overlayB})`, async () => (await lab.exec(nsC, ['ping', '-c', '1', '-W', '1', overlayB], { check: false })).code === 0, { timeoutMs: 30_000, intervalMs: 200 });
       expect(c.proc.logTail(50)).toContain('pex:');
+      // A reflects where it sees C (no NAT here: C's own address): C publishes it as public.
+      await waitFor('C to learn its address from A', async () => ((await c.status()).reflected as string[]).includes('10.77.3.2:40307'), { timeoutMs: 15_000, intervalMs: 250 });
     });
     await Promise.all([a.stop(), b.stop(), c.stop()]);
   }, 120_000);
