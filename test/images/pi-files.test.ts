@@ -1,7 +1,7 @@
 // The Raspberry Pi image's own files (images/pi/rootfs/), checked without building the image:
 // the default config is a first run for Warren's parser and a gateway once a network exists, the
 // service has the two capabilities and no more, and the shell scripts parse. Booting the image is
-// scripts/smoke-pi-image (10–20 minutes of emulation: not in CI).
+// scripts/smoke-pi-image (after a ~10-minute image build, ~3 minutes of emulation: not in CI).
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
