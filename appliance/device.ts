@@ -28,7 +28,7 @@ import { newCounters, type Counters } from './session/counters.ts';
 import { IndexTable, randomU32 } from './session/index-table.ts';
 import { Keypair, REJECT_AFTER_MESSAGES } from './session/keypair.ts';
 import { hasFastAes } from './session/aead.ts';
-import { Handshakes, CAP_FAST_AES, type IndexEntry } from './session/handshakes.ts';
+import { Handshakes, CAP_FAST_AES, sameKey, type IndexEntry } from './session/handshakes.ts';
 import { runPeerTimers, type TimersMs } from './session/timers.ts';
 import { Peer } from './session/peer.ts';
 import { DatagramPool } from './dataplane/datagram-pool.ts';
@@ -676,10 +676,6 @@ function relayMessage(type: number, key: Uint8Array, dgram: Uint8Array): Uint8Ar
   out.set(key, 3);
   out.set(dgram, RELAY_HEADER);
   return out;
-}
-
-function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function endpointOf(port: number, address: string): Endpoint {

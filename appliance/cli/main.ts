@@ -7,7 +7,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { queryControl } from '../control/server.ts';
 import { printPeers, printStatus } from './status.ts';
 import { printChecks, runChecks, systemProbes } from './doctor.ts';
-import { NETWORK_USAGE, runNetworkCommand } from './network.ts';
+import { NETWORK_USAGE, printable, runNetworkCommand } from './network.ts';
 
 const USAGE = `usage: warren <command> [options]
 
@@ -36,10 +36,6 @@ ${NETWORK_USAGE}
 
 class UsageError extends Error {}
 
-/** Names may come from other devices (DHCP hostnames, members): no control characters to the terminal. */
-function printable(name: string): string {
-  return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

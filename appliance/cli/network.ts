@@ -165,7 +165,7 @@ function printMembers(dir: string, io: Io): void {
 }
 
 /** Member names may come from other devices: control characters would reach the terminal. */
-function printable(name: string): string {
+export function printable(name: string): string {
   return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 

@@ -251,5 +251,9 @@ export class Handshakes {
 /** A handshake that came through a relay must be from the member the relay named (it may not speak for another). */
 function fromItself(source: Endpoint, key: Uint8Array): boolean {
   const to = source.relay?.to;
-  return !to || (to.length === key.length && to.every((x, i) => x === key[i]));
+  return !to || sameKey(to, key);
+}
+
+export function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
