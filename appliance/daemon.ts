@@ -29,6 +29,7 @@ import { GatewayController, ownSubnets } from './gateway/gateway.ts';
 import { ExitChooser } from './gateway/exit-choice.ts';
 import { PathChooser } from './discovery/paths.ts';
 import { LanBeacon } from './discovery/lan.ts';
+import { warmDevicePaths, warmupEnabled } from './dataplane/warmup.ts';
 
 const TICK_MS = 100;
 /** Peers the data plane holds (configured plus discovered). */
@@ -189,6 +190,13 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     },
   });
   device = dev;
+  // The receive path optimised before the first real packet (dataplane/warmup.ts says why;
+  // WARREN_WARMUP=0 skips it, for comparison in benchmarks).
+  if (warmupEnabled()) {
+    const warm = warmDevicePaths({ wire: ifc.wire, padding: ifc.padding, cipher: ifc.cipher, mtu: ifc.mtu, worker: host !== null });
+    Bun.gc(true); // its garbage, so the idle appliance does not carry it
+    if (warm.delivered !== warm.sent) log(`warm-up: ${warm.delivered} of ${warm.sent} packets went through (the data plane may be slow at first)`);
+  }
   try {
     const skipped = applyLink(systemRunner, {
       name: tun.name,
