@@ -29,11 +29,9 @@ import { GatewayController, ownSubnets } from './gateway/gateway.ts';
 import { ExitChooser } from './gateway/exit-choice.ts';
 import { PathChooser } from './discovery/paths.ts';
 import { LanBeacon } from './discovery/lan.ts';
-import { warmDevicePaths, warmupEnabled } from './dataplane/warmup.ts';
+import { warmDevicePaths, warmupEnabled } from './warmup.ts';
 
 const TICK_MS = 100;
-/** Peers the data plane holds (configured plus discovered). */
-const MAX_PEERS = 256;
 /** Socket buffers sized for bursts at line rate (the kernel doubles the value for bookkeeping). */
 const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -158,8 +156,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   }
   // The outbound data plane runs on the TUN worker (dataplane/outbound-worker.ts) unless
   // WARREN_OUTBOUND=main asks for the in-process path (for comparison in benchmarks).
-  const host = process.env.WARREN_OUTBOUND !== 'main' && sockFd !== null ? new OutboundHost(MAX_PEERS, ifc.mtu) : null;
-  const membership = config.network ? new Membership(config.network, log) : null;
+  const host = process.env.WARREN_OUTBOUND !== 'main' && sockFd !== null ? new OutboundHost(config.limits.maxPeers, ifc.mtu) : null;
+  const membership = config.network ? new Membership(config.network, log, undefined, config.limits.maxPendingMembers) : null;
   const dev: Device = new Device(config, {
     sendMany: (list) => sendAll(list),
     tunWrite: (pkt) => tun.write(pkt),
@@ -190,7 +188,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     },
   });
   device = dev;
-  // The receive path optimised before the first real packet (dataplane/warmup.ts says why;
+  // The receive path optimised before the first real packet (warmup.ts says why;
   // WARREN_WARMUP=0 skips it, for comparison in benchmarks).
   if (warmupEnabled()) {
     const warm = warmDevicePaths({ wire: ifc.wire, padding: ifc.padding, cipher: ifc.cipher, mtu: ifc.mtu, worker: host !== null });
@@ -414,7 +412,7 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
     endpoints,
     offers: liveOffers,
     lan,
-    dht: { bootstrap: d.bootstrap ?? undefined, labRanges: d.labRanges, socket: dhtSocket },
+    dht: { bootstrap: d.bootstrap ?? undefined, labRanges: d.labRanges, socket: dhtSocket, maxValues: config.limits.dhtMaxValues },
     lookupIntervalMs: d.lookupInterval * 1000,
     onMember,
     log,

@@ -89,6 +89,7 @@ export class Device {
   private exit: Peer | null = null;
   /** This member passes datagrams on between other members ([relay] enabled). */
   private readonly relaying: boolean;
+  private readonly relayPairs = new Map<string, number>();
   /** Data-plane slots: the next never used, and those of removed peers (reused first). */
   private nextSlot = 0;
   private readonly freeSlots: number[] = [];
@@ -140,8 +141,10 @@ export class Device {
   addPeer(pc: PeerConfig): Peer | null {
     if (this.byKey.has(keyId(pc.publicKey))) return null;
     const sender = this.seams.sender;
-    if (sender && this.freeSlots.length === 0 && this.nextSlot >= sender.slots) {
-      this.log(`peer ${pc.name}: not added, the data plane holds ${sender.slots} peers`);
+    const room = Math.min(this.config.limits.maxPeers, sender?.slots ?? Infinity);
+    if (this.peers.length >= room || (sender && this.freeSlots.length === 0 && this.nextSlot >= sender.slots)) {
+      this.counters.peersRefused++;
+      this.log(`peer ${pc.name}: not added, this appliance holds at most ${room} peers ([limits] max_peers)`);
       return null;
     }
     const ss = dh(this.identity.privateKey, pc.publicKey) ?? undefined;
@@ -216,6 +219,7 @@ export class Device {
     peer.current = peer.previous = peer.next = null;
     peer.staged = [];
     this.publish(peer); // the data plane holds no keys for the slot any more
+    for (const p of [...this.relayPairs.keys()]) if (p.split(':').includes(String(peer.slot))) this.relayPairs.delete(p);
     this.freeSlots.push(peer.slot);
     this.shareRoutes();
     this.log(`peer ${peer.name}: removed`);
@@ -465,7 +469,8 @@ export class Device {
     const dgram = msg.subarray(RELAY_HEADER, RELAY_HEADER + length);
     if (msg[0] === RELAY_FORWARD) {
       const to = this.byKey.get(keyId(key));
-      if (!this.relaying || !to || to === from || !to.endpoint || to.endpoint.relay || !this.sendPlain(to, relayMessage(RELAY_DELIVER, from.publicKey, dgram), now)) {
+      if (!this.relaying || !to || to === from || !to.endpoint || to.endpoint.relay || !this.relayPairAllowed(from, to, now) ||
+        !this.sendPlain(to, relayMessage(RELAY_DELIVER, from.publicKey, dgram), now)) {
         this.counters.relayRefused++;
         return;
       }
@@ -475,6 +480,28 @@ export class Device {
     // Delivered: the datagram of the member `key`, through `from`. It must authenticate as that member.
     this.counters.relayDelivered++;
     this.receiveFrom(dgram.slice(), { family: 4, address: 'relay', port: 0, relay: { via: from.publicKey, to: key.slice() } }, now);
+  }
+
+  /**
+   * At most [limits] max_relayed_pairs member pairs are relayed at once; a pair idle for
+   * RELAY_PAIR_IDLE_MS gives its place up. A new pair beyond the cap is refused (counted).
+   */
+  private relayPairAllowed(from: Peer, to: Peer, now: number): boolean {
+    const pair = from.slot < to.slot ? `${from.slot}:${to.slot}` : `${to.slot}:${from.slot}`;
+    if (!this.relayPairs.has(pair) && this.relayPairs.size >= this.config.limits.maxRelayedPairs) {
+      for (const [p, last] of this.relayPairs) if (now - last > RELAY_PAIR_IDLE_MS) this.relayPairs.delete(p);
+      if (this.relayPairs.size >= this.config.limits.maxRelayedPairs) {
+        this.counters.relayPairsRefused++;
+        return false;
+      }
+    }
+    this.relayPairs.set(pair, now);
+    return true;
+  }
+
+  /** Member pairs relayed (by their data-plane slots) and when each last used this relay. */
+  relayedPairs(): number {
+    return this.relayPairs.size;
   }
 
   /** Hands the datagrams queued so far to the socket in one call. */
@@ -627,6 +654,8 @@ export class Device {
 }
 
 const PEER_EXCHANGE = 0x12;
+/** A relayed pair silent this long no longer counts against [limits] max_relayed_pairs. */
+export const RELAY_PAIR_IDLE_MS = 60_000;
 export const PEX_MAX = 16;
 const PEX_ENTRY = 32 + 4 + 2;
 

@@ -115,7 +115,22 @@ export interface DiscoveryConfig {
 export interface LimitsConfig {
   /** Handshake messages per second above which a valid mac2 (a cookie) is required (§5.3). */
   cookieAfterHandshakesPerSecond: number;
+  /** Peers the device holds (configured, discovered and admitted together). */
+  maxPeers: number;
+  /** Unknown devices recorded as pending approval in the network file. */
+  maxPendingMembers: number;
+  /** Member pairs this appliance relays for at once ([relay] enabled). */
+  maxRelayedPairs: number;
+  /** BEP 44 items and announce tables a DHT node that stores for others keeps (LRU). */
+  dhtMaxValues: number;
 }
+
+export const DEFAULT_LIMITS: Omit<LimitsConfig, 'cookieAfterHandshakesPerSecond'> = {
+  maxPeers: 256,
+  maxPendingMembers: 64,
+  maxRelayedPairs: 64,
+  dhtMaxValues: 1000,
+};
 
 export const DEFAULT_TIMERS: TimerConfig = {
   rekeyAfterTime: 120,
@@ -303,9 +318,13 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
   }
 
   const lim = table(root.limits ?? {}, 'limits');
-  rejectUnknown(lim, 'limits', ['cookie_after_handshakes_per_second']);
+  rejectUnknown(lim, 'limits', ['cookie_after_handshakes_per_second', 'max_peers', 'max_pending_members', 'max_relayed_pairs', 'dht_max_values']);
   const limits: LimitsConfig = {
     cookieAfterHandshakesPerSecond: int(lim, 'cookie_after_handshakes_per_second', 'limits', 128, 0, 1_000_000),
+    maxPeers: int(lim, 'max_peers', 'limits', DEFAULT_LIMITS.maxPeers, 1, 4096),
+    maxPendingMembers: int(lim, 'max_pending_members', 'limits', DEFAULT_LIMITS.maxPendingMembers, 0, 1024),
+    maxRelayedPairs: int(lim, 'max_relayed_pairs', 'limits', DEFAULT_LIMITS.maxRelayedPairs, 0, 4096),
+    dhtMaxValues: int(lim, 'dht_max_values', 'limits', DEFAULT_LIMITS.dhtMaxValues, 1, 100_000),
   };
 
   const rawPeers = root.peer ?? [];

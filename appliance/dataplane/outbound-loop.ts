@@ -217,7 +217,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
 
 /**
  * Runs this same loop over made-up traffic first, so JavaScriptCore has optimised it before the
- * first real packet (dataplane/warmup.ts says why): two peers (one per cipher) in a scratch send
+ * first real packet (appliance/warmup.ts says why): two peers (one per cipher) in a scratch send
  * table, a few packets per wake-up, every datagram sealed and handed to a send that discards it.
  * Nothing touches the TUN, the socket or the real tables.
  */

@@ -37,7 +37,7 @@ export interface OutboundInit {
   routeCapacity: number;
 }
 
-/** Packets (and worker wake-ups) of the start-up warm-up (warmup.ts): ~60 ms of CPU here. More
+/** Packets (and worker wake-ups) of the start-up warm-up (appliance/warmup.ts): ~60 ms of CPU here. More
  * lowered a cold RTT further (25,000: median 0.92 ms against 1.05 ms) but cost ~10 MB of RSS. */
 export const WARM_PACKETS = 2_500;
 

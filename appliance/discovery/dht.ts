@@ -64,6 +64,8 @@ export interface DhtOptions {
   readonly readyTimeoutMs?: number;
   /** A socket to use instead of a fresh udp4 one (tests pass a fake). */
   readonly socket?: SendingSocket & object;
+  /** BEP 44 items (and announce tables) kept for others, least recently used evicted; default 1000. */
+  readonly maxValues?: number;
 }
 
 export interface PublishResult {
@@ -134,6 +136,11 @@ export class WarrenDht {
   #closed = false;
   /** Warnings bittorrent-dht reported (bad packets, unexpected replies): counted, not thrown. */
   warnings = 0;
+
+  /** BEP 44 items this node keeps for others (a read-only appliance node keeps none). */
+  storedValues(): number {
+    return (this.#dht as unknown as { _values: { length: number } })._values.length;
+  }
 
   constructor(dht: DHT, now: () => number) {
     this.#dht = dht;
@@ -318,6 +325,8 @@ export async function createDht(options: DhtOptions = {}): Promise<WarrenDht> {
     bootstrap: bootstrap.length > 0 ? bootstrap : false,
     verify: dhtVerify,
     socket,
+    maxValues: options.maxValues,
+    maxTables: options.maxValues,
     // Under the guard, a host name is refused here instead of being resolved through DNS.
     isIP: guard ? (host: string) => (guard.check(host), isIP(host)) : isIP,
   });

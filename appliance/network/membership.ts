@@ -9,7 +9,7 @@
 
 import { statSync } from 'node:fs';
 import type { NetworkConfig, PeerConfig } from '../config/schema.ts';
-import { encodeKey } from '../config/schema.ts';
+import { DEFAULT_LIMITS, encodeKey } from '../config/schema.ts';
 import { parsePrefix } from '../dataplane/packet/addr.ts';
 import { assignAddresses } from './addresses.ts';
 import { admit, findMember, loadNetwork, saveNetwork, type MemberList, type Network } from './store.ts';
@@ -22,8 +22,9 @@ import { admit, findMember, loadNetwork, saveNetwork, type MemberList, type Netw
  */
 export const MEMBER_KEEPALIVE_SECONDS = 5;
 
-/** Unknown devices recorded as pending at most: a holder of the secret can mint keys at will. */
-export const MAX_PENDING = 64;
+/** Unknown devices recorded as pending at most ([limits] max_pending_members): a holder of the
+ * secret can mint keys at will. */
+export const MAX_PENDING = DEFAULT_LIMITS.maxPendingMembers;
 
 export type Standing = MemberList | 'unlisted';
 
@@ -34,6 +35,7 @@ export class Membership {
     private readonly net: NetworkConfig,
     private readonly log: (line: string) => void,
     private readonly now: () => Date = () => new Date(),
+    private readonly maxPending = MAX_PENDING,
   ) {}
 
   /** The network file as it is now (re-read when its mtime moved); null without a file. */
@@ -72,7 +74,7 @@ export class Membership {
     if (!network) return 'approved';
     const found = findMember(network, text);
     if (found) return found.list;
-    if (network.requireApproval && network.pending.length >= MAX_PENDING) return 'unlisted';
+    if (network.requireApproval && network.pending.length >= this.maxPending) return 'unlisted';
     const { standing, network: next } = admit(network, text, `device-${text.slice(0, 8)}`, this.now());
     try {
       saveNetwork(this.net.file!, next);

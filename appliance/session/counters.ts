@@ -34,6 +34,10 @@ export interface Counters {
   relayDelivered: number;
   /** Datagrams sent through a relay. */
   relaySent: number;
+  /** Relay requests refused because [limits] max_relayed_pairs pairs were already relayed. */
+  relayPairsRefused: number;
+  /** Peers not added because [limits] max_peers were held. */
+  peersRefused: number;
 }
 
 export function newCounters(): Counters {
@@ -43,5 +47,6 @@ export function newCounters(): Counters {
     handshakeInvalid: 0, handshakeReplay: 0, handshakeFlood: 0, initiationsSent: 0, initiationsReceived: 0,
     responsesSent: 0, responsesReceived: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0,
     keepalivesSent: 0, keepalivesReceived: 0, relayForwarded: 0, relayRefused: 0, relayDelivered: 0, relaySent: 0,
+    relayPairsRefused: 0, peersRefused: 0,
   };
 }

@@ -7,7 +7,7 @@
  *
  * Knobs: WARM=n floods n tunnelled pings first (a warm data plane), WARMRAW=n floods the underlay
  * instead (a warm kernel), IDLE=s waits s seconds before measuring, WARREN_WARMUP=0 starts the
- * daemons without their start-up warm-up (appliance/dataplane/warmup.ts).
+ * daemons without their start-up warm-up (appliance/warmup.ts).
  *
  * Run as root: node_modules/.bin/bun scripts/bench/rtt-trace.ts [warren|wg]
  */

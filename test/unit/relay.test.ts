@@ -24,7 +24,7 @@ function ipv4(src: string, dst: string, payload: number[]): Uint8Array {
   return p;
 }
 
-function network(relayEnabled: boolean) {
+function network(relayEnabled: boolean, relayLimits = '') {
   const secret = encodeKey(crypto.getRandomValues(new Uint8Array(32)));
   const keys = { a: generatePrivateKey(), r: generatePrivateKey(), d: generatePrivateKey() };
   const clock = { t: 1000 };
@@ -33,7 +33,7 @@ function network(relayEnabled: boolean) {
   const pex: Record<Name, { from: string; entries: PexEntry[] }[]> = { a: [], r: [], d: [] };
   const peerSection = (n: Name, withEndpoint: boolean) =>
     `[[peer]]\nname = "${n}"\npublic_key = "${encodeKey(publicKeyOf(keys[n]))}"\nallowed_ips = ["${OVERLAY[n]}/32"]\n${withEndpoint ? `endpoint = "${ADDR[n]}:51820"\npersistent_keepalive = 25\n` : ''}`;
-  const config = (self: Name, peers: string, relay = false) => parseConfigText(`[interface]\nname = "t0"\nprivate_key = "${encodeKey(keys[self])}"\naddress = ["${OVERLAY[self]}/24"]\n[network]\nsecret = "${secret}"\n[relay]\nenabled = ${relay}\n${peers}`);
+  const config = (self: Name, peers: string, relay = false) => parseConfigText(`[interface]\nname = "t0"\nprivate_key = "${encodeKey(keys[self])}"\naddress = ["${OVERLAY[self]}/24"]\n[network]\nsecret = "${secret}"\n[relay]\nenabled = ${relay}\n${relay ? relayLimits : ''}${peers}`);
   const mk = (self: Name, peers: string, relay = false) =>
     new Device(config(self, peers, relay), {
       sendMany: (list) => {
@@ -152,5 +152,30 @@ describe('relay', () => {
     expect(pex.a[1]!.entries.every((e) => e.endpoint === null)).toBe(true);
     // No session with D from A: nothing goes out.
     expect(dev.a.sendPeerExchange(peer('a', 'd'), [{ publicKey: d.publicKey, endpoint: null }])).toBe(false);
+  });
+});
+
+describe('relay limits ([limits] max_relayed_pairs)', () => {
+  test('at max_relayed_pairs = 1, one pair is relayed both ways; at 0, none is, and the refusals are counted', () => {
+    for (const cap of [1, 0]) {
+      const { dev, tun, pump, peer } = network(true, `[limits]\nmax_relayed_pairs = ${cap}\n`);
+      dev.a.useRelay(peer('a', 'd'), peer('a', 'r'));
+      const ping = ipv4(OVERLAY.a, OVERLAY.d, [7]);
+      dev.a.outbound([ping], 1);
+      pump();
+      dev.d.outbound([ipv4(OVERLAY.d, OVERLAY.a, [8])], 1);
+      pump();
+      if (cap === 1) {
+        expect(tun.d.map((p) => Buffer.from(p).toString('hex'))).toContain(Buffer.from(ping).toString('hex'));
+        expect(tun.a).toHaveLength(1);
+        expect(dev.r.relayedPairs()).toBe(1);
+        expect(dev.r.counters.relayPairsRefused).toBe(0);
+      } else {
+        expect(tun.d).toHaveLength(0);
+        expect(dev.r.relayedPairs()).toBe(0);
+        expect(dev.r.counters.relayPairsRefused).toBeGreaterThan(0);
+        expect(dev.r.counters.relayForwarded).toBe(0);
+      }
+    }
   });
 });

@@ -1,8 +1,8 @@
-// The start-up warm-up (dataplane/warmup.ts): it must really run the data plane's code (every
+// The start-up warm-up (appliance/warmup.ts): it must really run the data plane's code (every
 // made-up packet through), and leave the real tables and counters untouched.
 
 import { describe, expect, test } from 'bun:test';
-import { warmDevicePaths } from '../../../appliance/dataplane/warmup.ts';
+import { warmDevicePaths } from '../../../appliance/warmup.ts';
 import { warmOutbound } from '../../../appliance/dataplane/outbound-loop.ts';
 import { OutboundHost } from '../../../appliance/dataplane/outbound-host.ts';
 import { F_COUNTER, F_TX_PACKETS } from '../../../appliance/dataplane/send-table.ts';

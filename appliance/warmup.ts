@@ -13,14 +13,14 @@
 // alone gained less than half of that. Its cost: ~60 ms of CPU at start and ~3 MB of RSS (the
 // Bun executable's optimising-compiler pages, now resident).
 
-import { Device } from '../device.ts';
-import { parseConfigText } from '../config/load.ts';
-import { encodeKey } from '../config/schema.ts';
-import { generatePrivateKey, publicKeyOf } from '../noise/crypto.ts';
-import type { PaddingMode } from '../wire/padding.ts';
-import { OutboundHost } from './outbound-host.ts';
-import { WARM_PACKETS } from './outbound-protocol.ts';
-export { warmupEnabled } from './outbound-protocol.ts';
+import { Device } from './device.ts';
+import { parseConfigText } from './config/load.ts';
+import { encodeKey } from './config/schema.ts';
+import { generatePrivateKey, publicKeyOf } from './noise/crypto.ts';
+import type { PaddingMode } from './wire/padding.ts';
+import { OutboundHost } from './dataplane/outbound-host.ts';
+import { WARM_PACKETS } from './dataplane/outbound-protocol.ts';
+export { warmupEnabled } from './dataplane/outbound-protocol.ts';
 
 export interface WarmResult {
   /** Packets that went A → B through both devices and came out of B's (fake) TUN intact. */
