@@ -62,7 +62,7 @@ export class Handshakes {
   /** §5.3: under load, a handshake message must carry a valid mac2, else it gets a cookie reply. */
   private admitHandshake(msg: Uint8Array, source: Endpoint, now: number): boolean {
     if (!this.cookies.checkMac1(msg)) {
-      this.host.counters.handshakeInvalid++;
+      this.host.counters.handshakeBadMac++;
       return false;
     }
     if (now - this.loadWindowStart >= 1000) {

@@ -171,7 +171,7 @@ describe('the native wire cannot be fingerprinted', () => {
       await Bun.sleep(500);
     });
     const after = ((await b.status()).counters as Record<string, number>);
-    console.log(`replayed ${toB.length} + 500 random; B counted: replay ${after.dropReplay! - before.dropReplay!}, handshake replay ${after.handshakeReplay! - before.handshakeReplay!}, invalid ${after.handshakeInvalid! - before.handshakeInvalid!}, malformed ${after.dropMalformed! - before.dropMalformed!}`);
+    console.log(`replayed ${toB.length} + 500 random; B counted: replay ${after.dropReplay! - before.dropReplay!}, handshake replay ${after.handshakeReplay! - before.handshakeReplay!}, invalid ${after.handshakeInvalid! - before.handshakeInvalid!}, bad mac ${after.handshakeBadMac! - before.handshakeBadMac!}, malformed ${after.dropMalformed! - before.dropMalformed!}`);
     expect(readUdp(replies)).toHaveLength(0);
     expect(after.rxDatagrams! - before.rxDatagrams!).toBeGreaterThanOrEqual(toB.length + 500 - 5);
     expect(after.initiationsReceived).toBe(before.initiationsReceived); // no replayed initiation accepted

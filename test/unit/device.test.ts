@@ -295,7 +295,7 @@ describe(`${wire} wire`, () => {
       expect(b.tunOut).toHaveLength(0);
       expect(b.wire).toHaveLength(0); // never a reply to garbage
       const c = b.dev.counters;
-      expect(c.dropMalformed + c.dropUnknownIndex + c.handshakeInvalid).toBe(300);
+      expect(c.dropMalformed + c.dropUnknownIndex + c.handshakeBadMac + c.handshakeInvalid).toBe(300);
     });
 
     test('a replayed initiation is refused by its timestamp', () => {
