@@ -30,8 +30,11 @@ import { ExitChooser } from './gateway/exit-choice.ts';
 import { PathChooser } from './discovery/paths.ts';
 import { LanBeacon } from './discovery/lan.ts';
 import { warmDevicePaths, warmupEnabled } from './warmup.ts';
+import { PROBE_INTERVAL_MS } from './session/quality.ts';
 
 const TICK_MS = 100;
+/** Live peers are probed for round trip and loss every 2 s (session/quality.ts). */
+const PROBE_TICKS = PROBE_INTERVAL_MS / TICK_MS;
 /** Socket buffers sized for bursts at line rate (the kernel doubles the value for bookkeeping). */
 const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -96,6 +99,7 @@ function buildStatus(d: {
       txPackets: p.stats.txPackets,
       sessionIndex: p.current?.localIndex ?? null,
       cipher: p.current?.cipher ?? null,
+      ...p.quality.figures(performance.timeOrigin + performance.now()),
     })),
   };
 }
@@ -248,6 +252,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     dev.tick();
     if (++ticks % 10 !== 0) return;
     const now = performance.timeOrigin + performance.now();
+    dev.sampleQuality(now);
+    if (ticks % PROBE_TICKS === 0) for (const p of dev.peers) dev.probe(p, now);
     exits?.tick(now);
     if (config.network && ifc.wire === 'native') {
       paths.tick(dev, now);

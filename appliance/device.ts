@@ -451,6 +451,25 @@ export class Device {
     return ok;
   }
 
+  /**
+   * Native wire: a probe for the peer's round trip and loss (session/quality.ts), if it has a
+   * direct session now. The peer echoes it; a relayed peer is not probed.
+   */
+  probe(peer: Peer, now = this.seams.now()): boolean {
+    if (this.wire.kind !== 'native' || !this.sendingKeypair(peer, now) || !peer.endpoint || peer.endpoint.relay) return false;
+    const msg = new Uint8Array(5);
+    msg[0] = PROBE;
+    new DataView(msg.buffer).setUint32(1, peer.quality.probeSent(now));
+    this.sendPlain(peer, msg, now);
+    this.flush();
+    return true;
+  }
+
+  /** Once a second: every peer's byte counters into its smoothed rates. */
+  sampleQuality(now = this.seams.now()): void {
+    for (const p of this.peers) p.quality.sampleBytes(p.stats.rxBytes, p.stats.txBytes, now);
+  }
+
   /** Sends a control plaintext in `peer`'s session (no staging: without a session it is dropped). */
   private sendPlain(peer: Peer, plain: Uint8Array, now = this.seams.now()): boolean {
     const kp = this.sendingKeypair(peer, now);
@@ -598,6 +617,7 @@ export class Device {
       }
     }
     peer.lastReceivedMs = now;
+    peer.quality.heard(now);
     peer.newHandshakeDueMs = 0;
     this.seams.sender?.clearUnanswered(peer.slot);
     // §6.2: an initiator whose keys near REJECT_AFTER_TIME rekeys on receive too.
@@ -615,6 +635,22 @@ export class Device {
     const pkt = data.subarray(h, h + len);
     if (this.wire.kind === 'native' && (pkt[0] === RELAY_FORWARD || pkt[0] === RELAY_DELIVER)) {
       this.receiveRelay(peer, pkt, now);
+      return;
+    }
+    if (this.wire.kind === 'native' && (pkt[0] === PROBE || pkt[0] === PROBE_REPLY)) {
+      if (len < 5) {
+        this.counters.dropMalformed++;
+        return;
+      }
+      const id = new DataView(pkt.buffer, pkt.byteOffset, 5).getUint32(1);
+      if (pkt[0] === PROBE) {
+        const reply = new Uint8Array(5);
+        reply.set(pkt.subarray(0, 5));
+        reply[0] = PROBE_REPLY;
+        this.sendPlain(peer, reply, now); // sent with this datagram's flush
+      } else if (!peer.quality.probeAnswered(id, now)) {
+        this.counters.probeRepliesUnmatched++;
+      }
       return;
     }
     if (this.wire.kind === 'native' && pkt[0] === PEER_EXCHANGE) {
@@ -654,6 +690,9 @@ export class Device {
 }
 
 const PEER_EXCHANGE = 0x12;
+/** [0x13][id u32] a probe; [0x14][id u32] its echo (session/quality.ts). */
+const PROBE = 0x13;
+const PROBE_REPLY = 0x14;
 /** A relayed pair silent this long no longer counts against [limits] max_relayed_pairs. */
 export const RELAY_PAIR_IDLE_MS = 60_000;
 export const PEX_MAX = 16;

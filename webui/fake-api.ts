@@ -34,9 +34,9 @@ const SINCE = '2025-01-15T09:30:00.000Z';
 
 function samplePeers(): AdminPeer[] {
   return [
-    { name: 'grandma', publicKey: sampleKey(2), endpoint: '198.51.100.7:40123', rttMs: 23, lossPercent: 0, rxBytes: 812_345_678, txBytes: 98_765_432, path: 'direct', lastHandshakeSecondsAgo: 42 },
-    { name: 'office', publicKey: sampleKey(3), endpoint: '203.0.113.20:51820', rttMs: 61, lossPercent: 1.5, rxBytes: 12_345_678, txBytes: 4_567_890, path: 'relay', lastHandshakeSecondsAgo: 97 },
-    { name: HOSTILE_NAME, publicKey: sampleKey(4), endpoint: null, rttMs: null, lossPercent: null, rxBytes: 0, txBytes: 0, path: 'direct', lastHandshakeSecondsAgo: null },
+    { name: 'grandma', publicKey: sampleKey(2), endpoint: '198.51.100.7:40123', rttMs: 23, lossPercent: 0, rxBytes: 812_345_678, txBytes: 98_765_432, rxBytesPerSecond: 1_250_000, txBytesPerSecond: 84_000, upSeconds: 7_260, path: 'direct', lastHandshakeSecondsAgo: 42 },
+    { name: 'office', publicKey: sampleKey(3), endpoint: '203.0.113.20:51820', rttMs: 61, lossPercent: 1.5, rxBytes: 12_345_678, txBytes: 4_567_890, rxBytesPerSecond: 2_000, txBytesPerSecond: 1_500, upSeconds: 600, path: 'relay', lastHandshakeSecondsAgo: 97 },
+    { name: HOSTILE_NAME, publicKey: sampleKey(4), endpoint: null, rttMs: null, lossPercent: null, rxBytes: 0, txBytes: 0, rxBytesPerSecond: 0, txBytesPerSecond: 0, upSeconds: null, path: 'direct', lastHandshakeSecondsAgo: null },
   ];
 }
 

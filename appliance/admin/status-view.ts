@@ -19,6 +19,9 @@ export interface DaemonPeerStatus {
   /** Absent: not measured yet (peer quality comes with circuits). */
   rttMs?: number | null;
   lossPercent?: number | null;
+  rxBytesPerSecond?: number;
+  txBytesPerSecond?: number;
+  upSeconds?: number | null;
 }
 
 /** The daemon's status, as far as the admin reads it (the daemon's object has more). */
@@ -66,6 +69,9 @@ export function adminPeers(s: DaemonStatus | null): AdminPeer[] {
     lossPercent: p.lossPercent ?? null,
     rxBytes: p.rxBytes,
     txBytes: p.txBytes,
+    rxBytesPerSecond: p.rxBytesPerSecond ?? 0,
+    txBytesPerSecond: p.txBytesPerSecond ?? 0,
+    upSeconds: p.upSeconds ?? null,
     path: p.path ?? 'direct',
     lastHandshakeSecondsAgo: p.lastHandshakeSecondsAgo,
   }));

@@ -1,5 +1,7 @@
 // Human-readable `warren status`.
 
+import type { QualityFigures } from '../session/quality.ts';
+
 interface PeerView {
   name: string;
   endpoint: string | null;
@@ -20,9 +22,13 @@ export function printStatus(s: unknown): void {
 
 /** `warren peers`: one line a peer. */
 export function printPeers(peers: unknown[]): void {
-  const lines = (peers as (PeerView & { allowedIps?: string[]; cipher?: string | null })[]).map((p) => {
+  const lines = (peers as (PeerView & { allowedIps?: string[]; cipher?: string | null } & Partial<QualityFigures>)[]).map((p) => {
     const hs = p.lastHandshakeSecondsAgo === null ? 'no handshake' : `handshake ${p.lastHandshakeSecondsAgo} s ago`;
-    return `${p.name}  ${(p.allowedIps ?? []).join(',')}  ${p.endpoint ?? '(no endpoint)'}  ${hs}  ${p.cipher ?? ''}  rx ${p.rxBytes} B  tx ${p.txBytes} B`;
+    const rtt = p.rttMs === null || p.rttMs === undefined ? 'rtt —' : `rtt ${p.rttMs} ms`;
+    const loss = p.lossPercent === null || p.lossPercent === undefined ? 'loss —' : `loss ${p.lossPercent} %`;
+    const up = p.upSeconds === null || p.upSeconds === undefined ? 'down' : `up ${p.upSeconds} s`;
+    const rate = `${Math.round(((p.rxBytesPerSecond ?? 0) * 8) / 1000)}/${Math.round(((p.txBytesPerSecond ?? 0) * 8) / 1000)} kbit/s`;
+    return `${p.name}  ${(p.allowedIps ?? []).join(',')}  ${p.endpoint ?? '(no endpoint)'}  ${hs}  ${p.cipher ?? ''}  ${rtt}  ${loss}  ${up}  ${rate}  rx ${p.rxBytes} B  tx ${p.txBytes} B`;
   });
   process.stdout.write(`${lines.length ? lines.join('\n') : 'no peers yet'}\n`);
 }

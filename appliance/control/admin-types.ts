@@ -55,6 +55,11 @@ export interface AdminPeer {
   lossPercent: number | null;
   rxBytes: number;
   txBytes: number;
+  /** Smoothed rates, bytes per second. */
+  rxBytesPerSecond: number;
+  txBytesPerSecond: number;
+  /** Seconds up without a 15 s gap; null while down. */
+  upSeconds: number | null;
   path: 'direct' | 'relay';
   /** null: never completed a handshake. */
   lastHandshakeSecondsAgo: number | null;

@@ -2,10 +2,12 @@
 // nothing within RELAY_AFTER_MS of being found (its endpoints and its NAT's mapping tried, the
 // other side trying too) is reached through a member that offers relaying and that this node
 // has a live, direct session with. A direct packet that authenticates later takes the path back
-// (device.ts). Choosing among relays by measured quality is the peer-quality work.
+// (device.ts). Among live relays one is drawn at random, weighted by measured round trip and
+// loss (session/quality.ts): the best most often, a slow one rarely.
 
 import { encodeKey } from '../config/schema.ts';
 import type { Peer } from '../session/peer.ts';
+import { weightedChoice } from '../session/quality.ts';
 
 export const RELAY_AFTER_MS = 6_000;
 /** A relay must have been heard from this recently. */
@@ -17,6 +19,8 @@ export interface PathHost {
 }
 
 export class PathChooser {
+  constructor(private readonly random: () => number = Math.random) {}
+
   private readonly relays = new Set<string>();
   private readonly foundAt = new Map<Peer, number>();
 
@@ -43,9 +47,9 @@ export class PathChooser {
         continue;
       }
       if (now - since < RELAY_AFTER_MS) continue;
-      const relay = host.peers
-        .filter((r) => r !== peer && this.offersRelay(r) && r.lastReceivedMs > 0 && now - r.lastReceivedMs < RELAY_ALIVE_MS && r.endpoint && !r.endpoint.relay)
-        .sort((a, b) => b.lastReceivedMs - a.lastReceivedMs)[0];
+      const live = host.peers.filter((r) => r !== peer && this.offersRelay(r) && r.lastReceivedMs > 0 && now - r.lastReceivedMs < RELAY_ALIVE_MS &&
+        r.endpoint && !r.endpoint.relay && !r.quality.failing(now));
+      const relay = weightedChoice(live, (r) => r.quality.cost(now), this.random);
       if (relay) host.useRelay(peer, relay);
     }
   }

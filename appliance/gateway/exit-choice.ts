@@ -2,12 +2,15 @@
 //
 // `gateway.exit` names one by key, or "auto": any member whose discovery record offers an exit,
 // and any configured peer whose allowed IPs include 0.0.0.0/0. Auto keeps its choice while the
-// exit answers; an exit silent for STALE_MS (members keep sessions alive every 25 s) or one
-// that never completed a handshake within FIRST_CONTACT_MS is replaced by the candidate heard
-// from most recently. (Choosing by measured RTT, loss and throughput is the peer-quality work.)
+// exit answers (a change of exit changes the LAN's public address and breaks its connections);
+// an exit that is failing (no answer to its probes: session/quality.ts, ~5 s), silent for
+// STALE_MS, or that never completed a handshake within FIRST_CONTACT_MS is replaced. The
+// replacement is drawn at random among the live candidates, weighted by measured round trip and
+// loss (the best most often, none always); candidates never heard from get their turn after.
 
 import { encodeKey } from '../config/schema.ts';
 import type { Peer } from '../session/peer.ts';
+import { weightedChoice } from '../session/quality.ts';
 
 export const STALE_MS = 60_000;
 export const FIRST_CONTACT_MS = 15_000;
@@ -26,6 +29,7 @@ export class ExitChooser {
     /** "auto" or the exit's public key (base64). */
     private want: string,
     private readonly host: ExitHost,
+    private readonly random: () => number = Math.random,
   ) {}
 
   /** The owner chose another exit (or "auto"): the next tick follows. */
@@ -48,7 +52,7 @@ export class ExitChooser {
   }
 
   private usable(p: Peer, now: number): boolean {
-    if (p.lastReceivedMs > 0) return now - p.lastReceivedMs < STALE_MS;
+    if (p.lastReceivedMs > 0) return now - p.lastReceivedMs < STALE_MS && !p.quality.failing(now);
     return p === this.host.exitPeer && now - this.chosenAtMs < FIRST_CONTACT_MS;
   }
 
@@ -57,9 +61,10 @@ export class ExitChooser {
     const list = this.candidates();
     const current = this.host.exitPeer;
     if (current && list.includes(current) && this.usable(current, now)) return;
-    // The candidate heard from most recently; one never heard from gets its turn at first contact.
+    // A live candidate, weighted by quality; one never heard from gets its turn at first contact.
     const ranked = [...list].sort((a, b) => b.lastReceivedMs - a.lastReceivedMs);
-    const alive = ranked.find((p) => p.lastReceivedMs > 0 && now - p.lastReceivedMs < STALE_MS);
+    const live = ranked.filter((p) => p !== current && p.lastReceivedMs > 0 && this.usable(p, now));
+    const alive = weightedChoice(live, (p) => p.quality.cost(now), this.random) ?? undefined;
     const untried = ranked.filter((p) => p.lastReceivedMs === 0 && p !== current);
     const next = alive ?? untried[0] ?? (list.length === 1 ? list[0] : ranked.find((p) => p !== current)) ?? null;
     if (next === current) return;

@@ -41,6 +41,8 @@ export interface Counters {
   relayPairsRefused: number;
   /** Peers not added because [limits] max_peers were held. */
   peersRefused: number;
+  /** Probe echoes matching no probe of ours (late, repeated or made up by the peer). */
+  probeRepliesUnmatched: number;
 }
 
 export function newCounters(): Counters {
@@ -50,6 +52,6 @@ export function newCounters(): Counters {
     handshakeBadMac: 0, handshakeInvalid: 0, handshakeReplay: 0, handshakeFlood: 0, initiationsSent: 0, initiationsReceived: 0,
     responsesSent: 0, responsesReceived: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0,
     keepalivesSent: 0, keepalivesReceived: 0, relayForwarded: 0, relayRefused: 0, relayDelivered: 0, relaySent: 0,
-    relayPairsRefused: 0, peersRefused: 0,
+    relayPairsRefused: 0, peersRefused: 0, probeRepliesUnmatched: 0,
   };
 }

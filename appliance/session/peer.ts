@@ -1,6 +1,7 @@
 // A peer's session state: keypairs, the pending handshake, timer deadlines and figures.
 // No I/O here; the device drives it (appliance/device.ts).
 
+import { PeerQuality } from './quality.ts';
 import type { InitiatorHandshake } from '../noise/handshake.ts';
 import { CookieGenerator } from '../noise/cookie.ts';
 import type { Endpoint, Prefix } from '../dataplane/packet/addr.ts';
@@ -50,6 +51,8 @@ export class Peer {
 
   staged: Uint8Array[] = [];
   readonly stats: PeerStats = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, handshakes: 0, lastHandshakeMs: 0 };
+  /** Round trip, loss, rates and uptime, measured (quality.ts). */
+  readonly quality = new PeerQuality();
 
   constructor(
     readonly name: string,

@@ -179,6 +179,18 @@ export function tunnelSuite(wire: WireKind): void {
       expect(metrics).toMatch(/^warren_peer_handshakes_total\{peer="b",key="[^"]+"\} [1-9][0-9]*$/m);
       const peers = JSON.parse((await lab.exec(nsA, [join(REPO_ROOT, 'warren'), 'peers', '--json', '--socket', a.socketPath])).stdout) as { name: string; endpoint: string }[];
       expect(peers.map((p) => p.name)).toEqual(['b']);
+      if (wire === 'native') {
+        // Peer quality: probes every 2 s give a round trip (and loss) for the peer.
+        let q: { rttMs: number | null; lossPercent: number | null; upSeconds: number | null } | undefined;
+        await waitFor('a round trip measured', async () => {
+          q = (JSON.parse((await lab.exec(nsA, [join(REPO_ROOT, 'warren'), 'peers', '--json', '--socket', a.socketPath])).stdout) as typeof q[])[0];
+          return typeof q?.rttMs === 'number' && q.lossPercent !== null;
+        }, { timeoutMs: 10_000, intervalMs: 500 });
+        expect(q!.rttMs!).toBeGreaterThan(0);
+        expect(q!.rttMs!).toBeLessThan(50);
+        expect(q!.upSeconds).not.toBeNull();
+        expect((await lab.exec(nsA, [join(REPO_ROOT, 'warren'), 'peers', '--socket', a.socketPath])).stdout).toMatch(/rtt [\d.]+ ms {2}loss [\d.]+ %/);
+      }
       const doctor = await lab.exec(nsA, [join(REPO_ROOT, 'warren'), 'doctor', '--json', '--socket', a.socketPath], { check: false });
       expect(doctor.code).toBe(0);
       expect((JSON.parse(doctor.stdout) as { name: string; ok: boolean }[]).every((c) => c.ok)).toBe(true);

@@ -402,3 +402,33 @@ describe(`${wire} wire`, () => {
   });
 });
 }
+
+describe('peer quality probes (native wire)', () => {
+  test('a probe is echoed in the session; the round trip is measured; a lost echo counts as loss', () => {
+    const clock = { t: 1000 };
+    const { a, b, pump } = makePair({ wire: 'native', clock });
+    a.dev.outbound([ping], 1);
+    pump();
+    const peerB = a.dev.peers[0]!;
+    expect(a.dev.probe(peerB, clock.t)).toBe(true);
+    clock.t += 12; // the echo comes back 12 ms later
+    pump();
+    expect(b.tunOut).toHaveLength(1); // the probe is not an IP packet: nothing reached B's TUN
+    expect(peerB.quality.figures(clock.t)).toMatchObject({ rttMs: 12, probesSent: 1, probesAnswered: 1 });
+    // A probe whose echo is lost.
+    a.dev.probe(peerB, clock.t);
+    a.wire.length = 0;
+    clock.t += 5000;
+    expect(peerB.quality.figures(clock.t).lossPercent).toBe(50);
+    // B's view of A: up.
+    expect(b.dev.peers[0]!.quality.figures(clock.t).upSeconds).not.toBeNull();
+  });
+
+  test('the WireGuard wire does not probe (a stock peer would take it for an IP packet)', () => {
+    const clock = { t: 1000 };
+    const { a, pump } = makePair({ wire: 'wireguard', clock });
+    a.dev.outbound([ping], 1);
+    pump();
+    expect(a.dev.probe(a.dev.peers[0]!, clock.t)).toBe(false);
+  });
+});

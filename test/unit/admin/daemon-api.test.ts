@@ -306,7 +306,7 @@ describe('status, peers and logs', () => {
   test('peers: unknown figures are null, the path defaults to direct', async () => {
     r.status.current = status;
     const peers = await r.api.peers();
-    expect(peers[0]).toEqual({ name: 'grandma', publicKey: key(2), endpoint: '198.51.100.7:40123', rttMs: 23, lossPercent: null, rxBytes: 1000, txBytes: 10, path: 'direct', lastHandshakeSecondsAgo: 42 });
+    expect(peers[0]).toEqual({ name: 'grandma', publicKey: key(2), endpoint: '198.51.100.7:40123', rttMs: 23, lossPercent: null, rxBytes: 1000, txBytes: 10, rxBytesPerSecond: 0, txBytesPerSecond: 0, upSeconds: null, path: 'direct', lastHandshakeSecondsAgo: 42 });
     expect(peers.map((p) => p.path)).toEqual(['direct', 'relay', 'direct']);
     expect(peers[2]).toMatchObject({ name: HOSTILE, lastHandshakeSecondsAgo: null, rttMs: null });
   });

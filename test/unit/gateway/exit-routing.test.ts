@@ -7,6 +7,7 @@ import { dnsmasqConfig } from '../../../appliance/system/dnsmasq.ts';
 import type { Runner } from '../../../appliance/system/runner.ts';
 import { parsePrefix, type Prefix } from '../../../appliance/dataplane/packet/addr.ts';
 import type { Peer } from '../../../appliance/session/peer.ts';
+import { PeerQuality } from '../../../appliance/session/quality.ts';
 import { Device } from '../../../appliance/device.ts';
 import { parseConfigText } from '../../../appliance/config/load.ts';
 import { encodeKey } from '../../../appliance/config/schema.ts';
@@ -15,7 +16,7 @@ import { generatePrivateKey, publicKeyOf } from '../../../appliance/noise/crypto
 const pfx = (s: string): Prefix => parsePrefix(s)!;
 
 function fakePeer(name: string, keyByte: number, allowed: string[] = []): Peer {
-  return { name, publicKey: new Uint8Array(32).fill(keyByte), allowedIps: allowed.map(pfx), lastReceivedMs: 0 } as unknown as Peer;
+  return { name, publicKey: new Uint8Array(32).fill(keyByte), allowedIps: allowed.map(pfx), lastReceivedMs: 0, quality: new PeerQuality() } as unknown as Peer;
 }
 
 function host(peers: Peer[]): ExitHost & { changes: (string | null)[] } {
@@ -69,6 +70,70 @@ describe('exit choice', () => {
     expect(h.exitPeer).toBe(first);
     c.offer(a.publicKey, false); // a withdraws its offer
     expect(c.candidates().map((p) => p.name)).toEqual(['b']);
+  });
+
+  /** Peer `p` answered probes with round trip `rtt` up to `now` (one every 2 s for 20 s). */
+  function measured(p: Peer, rtt: number, now: number): void {
+    for (let t = now - 20_000; t <= now - 2000; t += 2000) {
+      p.quality.heard(t);
+      p.quality.probeAnswered(p.quality.probeSent(t), t + rtt);
+    }
+    p.quality.heard(now);
+    p.lastReceivedMs = now;
+  }
+
+  test('auto: a failing exit (probes unanswered, nothing heard) is replaced within 5 s by a live one', () => {
+    const [a, b] = [fakePeer('a', 1, ['0.0.0.0/0']), fakePeer('b', 2, ['0.0.0.0/0'])];
+    const h = host([a, b]);
+    const c = new ExitChooser(encodeKey(a.publicKey), h);
+    let now = 100_000;
+    measured(a, 20, now);
+    measured(b, 30, now);
+    c.tick(now);
+    expect(h.exitPeer).toBe(a);
+    c.setWant('auto');
+    c.tick(now);
+    expect(h.exitPeer).toBe(a); // the exit in use is kept while it answers
+    // a dies at `now`; b keeps answering. Probes every 2 s, ticks every second.
+    const died = now;
+    let replacedAt = 0;
+    for (let step = 1; step <= 10 && !replacedAt; step++) {
+      now = died + step * 1000;
+      if (step % 2 === 0) {
+        a.quality.probeSent(now);
+        b.quality.probeAnswered(b.quality.probeSent(now), now + 30);
+        b.quality.heard(now + 30);
+        b.lastReceivedMs = now + 30;
+      }
+      c.tick(now);
+      if (h.exitPeer === b) replacedAt = now;
+    }
+    expect(replacedAt).toBeGreaterThan(0);
+    expect(replacedAt - died).toBeLessThanOrEqual(5000);
+  });
+
+  test('auto: among live exits the choice is weighted by quality, random, and never all one way', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const counts: Record<string, number> = { fast: 0, lossy: 0, slow: 0 };
+    const now = 100_000;
+    for (let i = 0; i < 600; i++) {
+      const fast = fakePeer('fast', 1, ['0.0.0.0/0']);
+      const slow = fakePeer('slow', 2, ['0.0.0.0/0']);
+      const lossy = fakePeer('lossy', 3, ['0.0.0.0/0']);
+      measured(fast, 20, now);
+      measured(slow, 200, now);
+      measured(lossy, 20, now);
+      for (let t = now - 9000; t < now - 3000; t += 2000) lossy.quality.probeSent(t); // 3 of 12 lost
+      const h = host([fast, slow, lossy]);
+      new ExitChooser('auto', h, random).tick(now);
+      counts[h.exitPeer!.name]!++;
+    }
+    expect(counts.fast!).toBeGreaterThan(400);
+    expect(counts.slow!).toBeGreaterThan(0); // rarely, but not never
+    expect(counts.slow!).toBeLessThan(30);
+    expect(counts.lossy!).toBeLessThan(counts.fast! / 4);
+    expect(counts.lossy!).toBeGreaterThan(0);
   });
 });
 
