@@ -33,7 +33,8 @@ import { warmDevicePaths, warmupEnabled } from './warmup.ts';
 import { PROBE_INTERVAL_MS } from './session/quality.ts';
 
 const TICK_MS = 100;
-/** Live peers are probed for round trip and loss every 2 s (session/quality.ts). */
+/** Live peers are probed for round trip and loss every 2 s, the exit every second (this block
+ * runs every 10 ticks: session/quality.ts). */
 const PROBE_TICKS = PROBE_INTERVAL_MS / TICK_MS;
 /** Socket buffers sized for bursts at line rate (the kernel doubles the value for bookkeeping). */
 const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -253,7 +254,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     if (++ticks % 10 !== 0) return;
     const now = performance.timeOrigin + performance.now();
     dev.sampleQuality(now);
-    if (ticks % PROBE_TICKS === 0) for (const p of dev.peers) dev.probe(p, now);
+    for (const p of dev.peers) if (ticks % PROBE_TICKS === 0 || p === dev.exitPeer) dev.probe(p, now);
     exits?.tick(now);
     if (config.network && ifc.wire === 'native') {
       paths.tick(dev, now);

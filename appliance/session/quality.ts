@@ -8,8 +8,9 @@
 /** Probes remembered for the loss figure (one every PROBE_INTERVAL_MS: the last ~40 s). */
 export const PROBE_WINDOW = 20;
 /** A probe unanswered this long is lost. */
-export const PROBE_TIMEOUT_MS = 3_000;
-/** How often a live peer is probed (the daemon's tick decides; the device only measures). */
+export const PROBE_TIMEOUT_MS = 2_000;
+/** How often a live peer is probed (the daemon's tick decides; the device only measures); the
+ * exit in use every second, so its failure is seen within ~3 s. */
 export const PROBE_INTERVAL_MS = 2_000;
 /** Weight of a new round trip in the smoothed figure (RFC 6298's alpha). */
 const RTT_ALPHA = 0.125;
@@ -112,8 +113,8 @@ export class PeerQuality {
 
   /**
    * The peer stopped answering: nothing authenticated for PROBE_TIMEOUT_MS and the newest probe
-   * old enough to judge went unanswered. With a probe every 2 s, a dead peer is failing within
-   * ~5 s (path and exit choices replace it then).
+   * old enough to judge went unanswered. Probed every second (the exit in use), a dead peer is
+   * failing within ~3 s; every 2 s, within ~4 s (path and exit choices replace it then).
    */
   failing(now: number): boolean {
     if (this.lastHeardMs === 0 || now - this.lastHeardMs < PROBE_TIMEOUT_MS) return false;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createNetwork, saveNetwork } from '../../../appliance/network/store.ts';
 import type { Lab, LabProcess } from './netns.ts';
 import { REPO_ROOT, waitFor } from './netns.ts';
-import { startWarren, type WarrenNode } from './warren.ts';
+import { startWarren, type WarrenNode, type WarrenPeer } from './warren.ts';
 
 export const ADDR = {
   client: '192.168.1.10',
@@ -130,6 +130,8 @@ export async function buildGatewayLab(lab: Lab): Promise<GatewayLab> {
 
 export interface HomeOptions {
   killSwitch?: 'on' | 'always';
+  /** Peers instead of the one exit (e.g. several exits for `exit = "auto"`). */
+  peers?: WarrenPeer[];
   iface?: string;
   /** Extra [gateway] settings. */
   gateway?: Record<string, unknown>;
@@ -155,7 +157,7 @@ export function startHome(lab: Lab, g: GatewayLab, o: HomeOptions = {}): Promise
     listenPort: HOME_PORT,
     addresses: [`${ADDR.homeOverlay}/10`],
     wire: 'native',
-    peers: [{ name: 'exit', publicKey: g.keys.exit.publicKey, endpoint: `${ADDR.exitPublic}:${EXIT_PORT}`, allowedIps: [`${ADDR.exitOverlay}/32`], persistentKeepalive: 25 }],
+    peers: o.peers ?? [{ name: 'exit', publicKey: g.keys.exit.publicKey, endpoint: `${ADDR.exitPublic}:${EXIT_PORT}`, allowedIps: [`${ADDR.exitOverlay}/32`], persistentKeepalive: 25 }],
     sections: {
       network: { file: labNetworkFile(lab, g, 'home') },
       gateway: {

@@ -1,5 +1,6 @@
 // The lab internet's services, run inside the "inet" namespace (never anywhere else):
-//   --web ADDR:PORT   HTTP: answers every request with `client=<the address it sees>`
+//   --web ADDR:PORT   HTTP: answers every request with `client=<the address it sees>`, except
+//                     /download?seconds=S: 64 KB every 50 ms for S seconds (a long download)
 //   --dns ADDR:PORT   DNS over UDP and TCP: answers every A question with --answer (TTL 0, so
 //                     no cache hides a query) and appends {"from","proto","name"} to --log
 // Repeat --web for more addresses (IPv6 in brackets). Prints "ready" once everything listens.
@@ -26,6 +27,18 @@ for (const w of values.web ?? []) {
     hostname: host,
     port,
     fetch(req, server) {
+      const url = new URL(req.url);
+      if (url.pathname === '/download') {
+        const until = Date.now() + Math.min(120, Number(url.searchParams.get('seconds') ?? 10)) * 1000;
+        const chunk = new Uint8Array(65_536).fill(120);
+        return new Response(new ReadableStream({
+          async pull(c) {
+            if (Date.now() >= until) return c.close();
+            c.enqueue(chunk);
+            await Bun.sleep(50);
+          },
+        }));
+      }
       return new Response(`client=${server.requestIP(req)?.address ?? '?'}\n`);
     },
   });
