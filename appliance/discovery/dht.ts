@@ -142,8 +142,25 @@ export class WarrenDht {
     return (this.#dht as unknown as { _values: { length: number } })._values.length;
   }
 
-  constructor(dht: DHT, now: () => number) {
+  /**
+   * A node whose routing table is empty (its bootstrap found no one: the network was not up yet,
+   * or every answer was lost) asks its bootstrap nodes again; bittorrent-dht alone would wait for
+   * its 15-minute bucket check. True when it did. The service calls this before each round.
+   */
+  rejoinIfIsolated(): boolean {
+    if (!this.#bootstraps || this.#closed || this.#dht.toJSON().nodes.length > 0) return false;
+    (this.#dht as unknown as { _bootstrap(populate: boolean): void })._bootstrap(true);
+    this.rejoins++;
+    return true;
+  }
+
+  /** Times rejoinIfIsolated asked the bootstrap nodes again. */
+  rejoins = 0;
+  #bootstraps = false;
+
+  constructor(dht: DHT, now: () => number, bootstraps = true) {
     this.#dht = dht;
+    this.#bootstraps = bootstraps;
     this.#now = now;
     dht.on('warning', () => this.warnings++);
   }
@@ -330,7 +347,7 @@ export async function createDht(options: DhtOptions = {}): Promise<WarrenDht> {
     // Under the guard, a host name is refused here instead of being resolved through DNS.
     isIP: guard ? (host: string) => (guard.check(host), isIP(host)) : isIP,
   });
-  const node = new WarrenDht(dht, options.now ?? Date.now);
+  const node = new WarrenDht(dht, options.now ?? Date.now, bootstrap.length > 0);
   honourReadOnly(dht);
 
   const notReady = new DhtError('not-ready', 'the DHT did not listen and bootstrap in time; check the bootstrap nodes are reachable');

@@ -120,6 +120,7 @@ export class DiscoveryService {
   private async round(): Promise<void> {
     const dht = this.dht;
     if (!dht || this.stopped) return;
+    if (dht.rejoinIfIsolated()) this.o.log('discovery: no DHT node known; asking the bootstrap nodes again');
     const now = this.now();
     const hour = hourOf(now);
     if (hour !== this.slotHour) {

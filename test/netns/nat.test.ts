@@ -102,6 +102,39 @@ describe('NAT traversal', () => {
     });
   }, 150_000);
 
+  test('two relays, one 200 ms slower (a delaying bridge: this kernel has no netem): A measures both and relays through the fast one, run after run', async () => {
+    lab = await Lab.create('nat-relays');
+    const g = await buildNatLab(lab, { a: 'symmetric', b: 'symmetric' }, true, undefined, { slowRelayDelayMs: 100 });
+    await withLogs(g, async () => {
+      const via = (m: string) => `relay ${g.keys[m]!.slice(0, 8)}`;
+      const choices: string[] = [];
+      const rtts: { fast: number; slow: number }[] = [];
+      for (let run = 0; run < 4; run++) {
+        if (run > 0) await g.restart('a');
+        const overlayB = await overlayOf(g, 'a', 'b');
+        await waitFor(`run ${run}: a ping from A to B through a relay`, async () => (await lab!.exec(g.ns.a, ['ping', '-c', '1', '-W', '1', overlayB], { check: false })).code === 0, { timeoutMs: 40_000, intervalMs: 200 });
+        const peer = await peerOf(g, 'a', 'b');
+        expect(peer?.path).toBe('relay');
+        choices.push(peer!.endpoint!);
+        const quality = await waitFor('A measured both relays', async () => {
+          const peers = (await g.nodes.a!.status()).peers as (PeerView & { rttMs: number | null })[];
+          const rtt = (m: string) => peers.find((p) => p.publicKey === g.keys[m])?.rttMs ?? null;
+          const [fast, slow] = [rtt('relay'), rtt('relay2')];
+          return fast !== null && slow !== null ? { fast, slow } : undefined;
+        }, { timeoutMs: 15_000, intervalMs: 500 });
+        rtts.push(quality);
+      }
+      console.log(`relay choices over ${choices.length} runs: ${choices.map((c) => (c === via('relay') ? 'fast' : c === via('relay2') ? 'slow' : c)).join(', ')}; ` +
+        `round trips fast/slow: ${rtts.map((r) => `${r.fast}/${r.slow} ms`).join(', ')}`);
+      for (const r of rtts) {
+        expect(r.slow).toBeGreaterThan(150);
+        expect(r.fast).toBeLessThan(50);
+      }
+      expect(choices.every((c) => c === via('relay') || c === via('relay2'))).toBe(true);
+      expect(choices.filter((c) => c === via('relay2')).length).toBeLessThanOrEqual(1);
+    });
+  }, 300_000);
+
   test('a direct path that opens later is taken: first through the relay, then router to router', async () => {
     lab = await Lab.create('nat-later');
     const g = await buildNatLab(lab, { a: 'restricted', b: 'restricted' }, true, async (inet) => {
