@@ -3,7 +3,7 @@
 // interface, and with it the addresses and routes Warren added.
 
 import type { Config } from './config/schema.ts';
-import { encodeKey } from './config/schema.ts';
+import { decodeKey, encodeKey } from './config/schema.ts';
 import { Device } from './device.ts';
 import { formatEndpoint, formatPrefix } from './dataplane/packet/addr.ts';
 import { applyLink } from './system/link.ts';
@@ -31,6 +31,7 @@ import { PathChooser } from './discovery/paths.ts';
 import { LanBeacon } from './discovery/lan.ts';
 import { warmDevicePaths, warmupEnabled } from './warmup.ts';
 import { PROBE_INTERVAL_MS } from './session/quality.ts';
+import { deviceExits } from './config/gateway.ts';
 
 const TICK_MS = 100;
 /** Live peers are probed for round trip and loss every 2 s, the exit every second (this block
@@ -247,6 +248,12 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     },
   );
   const exits = config.gateway ? new ExitChooser(config.gateway.exit, dev) : null;
+  /** Exits devices named, as peers (a member found later takes its place within a second). */
+  const syncDeviceExits = (): void => {
+    const keys = live.gateway ? deviceExits(live.gateway.devices) : [];
+    dev.setDeviceExits(keys.map((k) => dev.peerByKey(decodeKey(k, 'gateway.device.exit')) ?? null));
+  };
+  syncDeviceExits();
   const paths = new PathChooser();
   let ticks = 0;
   const timer = setInterval(() => {
@@ -254,6 +261,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     if (++ticks % 10 !== 0) return;
     const now = performance.timeOrigin + performance.now();
     dev.sampleQuality(now);
+    syncDeviceExits();
     for (const p of dev.peers) if (ticks % PROBE_TICKS === 0 || p === dev.exitPeer) dev.probe(p, now);
     exits?.tick(now);
     if (config.network && ifc.wire === 'native') {
@@ -323,6 +331,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
         log(`settings: ${(e as Error).message}`);
       }
       exits?.setWant(next.gateway?.exit ?? 'auto');
+      syncDeviceExits();
       if ((before.exit === null) !== (next.exit === null)) discovery?.republishSoon();
       if (before.interface.padding !== next.interface.padding) log(`settings: padding "${next.interface.padding}" takes effect when Warren next starts`);
       if (before.gateway?.dns.enabled !== next.gateway?.dns.enabled) log('settings: the DNS change takes effect when Warren next starts');

@@ -13,6 +13,7 @@
 //   handshake  session/handshakes.ts: initiate / retransmit / respond / complete, keypair rotation
 //   timers     session/timers.ts: WireGuard whitepaper §6: rekey, keepalives, give-up, key erasure
 
+import { EXIT_ABSENT, EXIT_UNSET, MAX_DEVICE_EXITS, exitIndexOf } from './dataplane/exit-ports.ts';
 import type { StaticIdentity } from './noise/handshake.ts';
 import { CookieChecker } from './noise/cookie.ts';
 import { dh, publicKeyOf } from './noise/crypto.ts';
@@ -90,6 +91,9 @@ export class Device {
   /** This member passes datagrams on between other members ([relay] enabled). */
   private readonly relaying: boolean;
   private readonly relayPairs = new Map<string, number>();
+  /** Per-device exits (dataplane/exit-ports.ts): index k → its peer, null when it is not a peer
+   * (its devices' traffic is dropped, not sent elsewhere), undefined when k is not in use. */
+  private deviceExitList: (Peer | null | undefined)[] = [];
   /** Data-plane slots: the next never used, and those of removed peers (reused first). */
   private nextSlot = 0;
   private readonly freeSlots: number[] = [];
@@ -198,7 +202,26 @@ export class Device {
   private shareRoutes(): void {
     const routes = this.peers.flatMap((p) => [...p.allowedIps, ...p.subnets].filter((prefix) => !(this.exit && prefix.family === 4 && prefix.bits === 0)).map((prefix) => ({ prefix, slot: p.slot })));
     if (this.exit) routes.push({ prefix: DEFAULT_V4, slot: this.exit.slot });
-    this.seams.sender?.setRoutes(routes);
+    this.seams.sender?.setRoutes(routes, this.deviceExitList.map((e) => (e === undefined ? EXIT_UNSET : e === null ? EXIT_ABSENT : e.slot)));
+  }
+
+  /**
+   * The exits devices named, by index k (their port range: dataplane/exit-ports.ts): a peer, or
+   * null for an exit that is not a peer now (those devices' traffic is dropped until it is).
+   */
+  setDeviceExits(exits: readonly (Peer | null)[]): void {
+    const next = exits.slice(0, MAX_DEVICE_EXITS);
+    if (next.length === this.deviceExitList.length && next.every((e, k) => e === this.deviceExitList[k])) return;
+    this.deviceExitList = next;
+    this.shareRoutes();
+  }
+
+  /** The exit a packet whose destination matched only the default route goes to, by its port. */
+  private deviceExitFor(pkt: Uint8Array, current: Peer | null): Peer | null {
+    const k = exitIndexOf(pkt, pkt.length);
+    if (k < 0 || k >= this.deviceExitList.length) return current;
+    const e = this.deviceExitList[k];
+    return e === undefined ? current : e;
   }
 
   /**
@@ -210,6 +233,7 @@ export class Device {
     const id = keyId(peer.publicKey);
     if (this.byKey.get(id) !== peer) return false;
     if (this.exit === peer) this.setExit(null);
+    if (this.deviceExitList.includes(peer)) this.deviceExitList = this.deviceExitList.map((e) => (e === peer ? null : e));
     this.byKey.delete(id);
     this.routes.removeValue(peer);
     const i = this.peers.indexOf(peer);
@@ -275,7 +299,8 @@ export class Device {
         this.counters.dropMalformed++;
         continue;
       }
-      const peer = this.routes.lookup(pkt, dstOffset(version), version);
+      let peer = this.routes.lookup(pkt, dstOffset(version), version);
+      if (this.deviceExitList.length > 0 && version === 4 && this.routes.matchedBits === 0) peer = this.deviceExitFor(pkt, peer);
       if (!peer) {
         this.counters.dropNoRoute++;
         continue;
@@ -665,7 +690,10 @@ export class Device {
       this.counters.dropMalformed++;
       return;
     }
-    if (this.routes.lookup(pkt, srcOffset(version), version) !== peer) {
+    // The source must be the peer's: its allowed IPs, or (an exit) internet addresses — the
+    // default route's, or a per-device exit's.
+    if (this.routes.lookup(pkt, srcOffset(version), version) !== peer &&
+        !(version === 4 && this.routes.matchedBits === 0 && this.deviceExitList.includes(peer))) {
       this.counters.dropSourceNotAllowed++;
       return;
     }

@@ -36,8 +36,8 @@ export const DEVICE_NAME_MAX = 63;
 export interface DeviceSetting {
   policy: DevicePolicy;
   /**
-   * 'best' or an exit's public key. Stored and shown per device, but the data plane applies one
-   * exit per appliance for now: the daemon uses `privacy.exit` for every overlay device.
+   * 'best' (the appliance's exit: `privacy.exit`) or an exit's public key, used by this device
+   * alone (the gateway device's `exit`: system/nft.ts and the data plane route it by port range).
    */
   exit: ExitChoice;
   /** The device's host name when the owner set its policy, so it is named while away. */
@@ -249,7 +249,9 @@ export function applySettings(config: Config, s: Settings): Config {
   const g = config.gateway;
   if (g) {
     const fromConfig = new Map(g.devices.filter((d) => d.mac !== null).map((d) => [d.mac as string, d]));
-    const chosen: GatewayDevice[] = Object.entries(s.devices).map(([mac, d]) => ({ name: d.name ?? fromConfig.get(mac)?.name ?? mac, mac, ip: null, policy: d.policy }));
+    const chosen: GatewayDevice[] = Object.entries(s.devices).map(([mac, d]) => ({
+      name: d.name ?? fromConfig.get(mac)?.name ?? mac, mac, ip: null, policy: d.policy, exit: d.exit === BEST_EXIT ? null : d.exit,
+    }));
     out.gateway = {
       ...g,
       devices: [...g.devices.filter((d) => d.mac === null || !Object.hasOwn(s.devices, d.mac)), ...chosen],

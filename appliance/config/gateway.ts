@@ -2,6 +2,7 @@
 // router, sending every device's traffic through the overlay and out of an exit, and the
 // opt-in to be an exit for the other members.
 
+import { MAX_DEVICE_EXITS } from '../dataplane/exit-ports.ts';
 import { parseIp, parsePrefix, type Prefix } from '../dataplane/packet/addr.ts';
 import { ConfigError, IFNAME, int, isTable, prefixes, rejectUnknown, str, strList, table, type Table } from './fields.ts';
 
@@ -15,6 +16,14 @@ export interface GatewayDevice {
   /** An IPv4 address, or null when the device is named by MAC. */
   ip: string | null;
   policy: DevicePolicy;
+  /** For an overlay device: the exit it uses (public key, base64); null: the gateway's exit. */
+  exit: string | null;
+}
+
+/** Distinct exits devices name (at most MAX_DEVICE_EXITS), in a stable order: index k of one is
+ * its port range and connection mark (system/nft.ts, dataplane/exit-ports.ts). */
+export function deviceExits(devices: readonly GatewayDevice[]): string[] {
+  return [...new Set(devices.filter((d) => d.policy === 'overlay' && d.exit !== null).map((d) => d.exit!))].sort();
 }
 
 export interface GatewayConfig {
@@ -104,13 +113,16 @@ export function parseGateway(raw: unknown, tunName: string): GatewayConfig {
   const devices = rawDevices.map((d, i): GatewayDevice => {
     const f = `gateway.device[${i}]`;
     if (!isTable(d)) throw new ConfigError(f, 'expected a table');
-    rejectUnknown(d, f, ['name', 'mac', 'ip', 'policy']);
+    rejectUnknown(d, f, ['name', 'mac', 'ip', 'policy', 'exit']);
     const mac = d.mac === undefined ? null : str(d, 'mac', f).toLowerCase();
     if (mac !== null && !MAC.test(mac)) throw new ConfigError(`${f}.mac`, `"${mac}" is not a MAC address like 02:00:00:aa:bb:cc`);
     const ip = d.ip === undefined ? null : ipv4(str(d, 'ip', f), `${f}.ip`);
     if ((mac === null) === (ip === null)) throw new ConfigError(f, 'name the device by exactly one of mac or ip');
-    return { name: str(d, 'name', f, mac ?? ip ?? ''), mac, ip, policy: policy(d, 'policy', f, 'overlay') };
+    const devExit = d.exit === undefined ? null : str(d, 'exit', f);
+    if (devExit !== null && !/^[A-Za-z0-9+/]{43}=$/.test(devExit)) throw new ConfigError(`${f}.exit`, 'expected the exit\'s public key (base64, 44 characters); leave it out for the gateway\'s exit');
+    return { name: str(d, 'name', f, mac ?? ip ?? ''), mac, ip, policy: policy(d, 'policy', f, 'overlay'), exit: devExit };
   });
+  if (deviceExits(devices).length > MAX_DEVICE_EXITS) throw new ConfigError('gateway.device', `devices may name at most ${MAX_DEVICE_EXITS} different exits`);
   return {
     lan,
     wan,

@@ -17,8 +17,9 @@ export interface DataSender {
   flush(): void;
   sent(slot: number): SentFigures;
   clearUnanswered(slot: number): void;
-  /** The full allowed-IPs route list (prefix → peer slot) after peers changed. */
-  setRoutes(routes: readonly SharedRoute[]): void;
+  /** The full allowed-IPs route list (prefix → peer slot) after peers changed, and the
+   * per-device exits' slots (dataplane/exit-ports.ts). */
+  setRoutes(routes: readonly SharedRoute[], exits?: readonly number[]): void;
   /** How many peers the data plane can hold. */
   readonly slots: number;
 }
@@ -52,8 +53,8 @@ export class OutboundHost implements DataSender {
     this.routes = new RouteShare(slots * 8);
   }
 
-  setRoutes(routes: readonly SharedRoute[]): void {
-    this.routes.write(routes);
+  setRoutes(routes: readonly SharedRoute[], exits: readonly number[] = []): void {
+    this.routes.write(routes, exits);
   }
 
   publish(slot: number, kp: Keypair | null, endpoint: Endpoint | null): void {

@@ -28,6 +28,7 @@ import { NativeWire, WIREGUARD_WIRE, type Wire } from '../wire/wire.ts';
 import { aeadFor, type InPlaceAead } from '../session/aead.ts';
 import { REJECT_AFTER_MESSAGES } from '../session/keypair.ts';
 import { parsePrefix } from './packet/addr.ts';
+import { EXIT_ABSENT, EXIT_UNSET, MAX_DEVICE_EXITS, exitIndexOf } from './exit-ports.ts';
 
 import { WARM_PACKETS, CMD_LEN_MASK, CMD_SLOT_SHIFT, CMD_SLOT_MASK, CMD_KEEPALIVE, S_SENT, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_MALFORMED, type OutboundInit } from './outbound-protocol.ts';
 
@@ -60,17 +61,28 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const share = new RouteShare(init.routeCapacity, init.routes);
   let routeGen = -1;
   let routes: RouteTable<number> | null = null;
+  /** Per-device exits' slots (exit-ports.ts), and whether any is in use. */
+  const exitSlots = new Int32Array(MAX_DEVICE_EXITS).fill(EXIT_UNSET);
+  let deviceExits = false;
   /** Rebuilds the trie when the main thread published new routes (peers joined or left). */
   const currentRoutes = (): RouteTable<number> | null => {
     const g = share.generation();
     if (g !== routeGen) {
-      const fresh = share.read();
+      const fresh = share.read(exitSlots);
       if (fresh) {
         routes = fresh;
         routeGen = g;
+        deviceExits = exitSlots.some((s) => s !== EXIT_UNSET);
       }
     }
     return routes;
+  };
+  /** The slot for a packet whose destination matched only the default route, by its source port. */
+  const deviceExit = (pkt: Uint8Array, slot: number | null): number | null => {
+    const k = exitIndexOf(pkt, pkt.length);
+    if (k < 0) return slot;
+    const s = exitSlots[k]!;
+    return s === EXIT_UNSET ? slot : s === EXIT_ABSENT ? null : s;
   };
   const tun = ringViews(init.ring); // to the main thread: packets we cannot send
   const cmd = ringViews(init.commands); // from the main thread: plaintexts to seal and send
@@ -198,7 +210,8 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
             Atomics.add(stats, S_MALFORMED, 1);
             continue;
           }
-          const slot = table ? table.lookup(pkt, dstOffset(version), version) : null;
+          let slot = table ? table.lookup(pkt, dstOffset(version), version) : null;
+          if (deviceExits && version === 4 && table!.matchedBits === 0) slot = deviceExit(pkt, slot);
           if (slot === null) Atomics.add(stats, S_NO_ROUTE, 1);
           else if (refresh(slot)) seal(slot, pkt, false, t);
           else forward(pkt);

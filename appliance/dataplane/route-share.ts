@@ -5,9 +5,10 @@
 
 import { RouteTable } from './route-table.ts';
 import type { Prefix } from './packet/addr.ts';
+import { EXIT_UNSET, MAX_DEVICE_EXITS } from './exit-ports.ts';
 
 const ENTRY = 20; // family (1) | bits (1) | slot (2, LE) | address (16)
-const HEADER_INTS = 4; // generation, count
+const HEADER_INTS = 4 + MAX_DEVICE_EXITS; // generation, count, (2 spare), per-device exit slots
 
 export interface SharedRoute {
   prefix: Prefix;
@@ -25,10 +26,14 @@ export class RouteShare {
     this.bytes = new Uint8Array(this.sab, HEADER_INTS * 4);
   }
 
-  /** Main thread: replaces the route list. Throws when it does not fit (a configuration limit). */
-  write(routes: readonly SharedRoute[]): void {
+  /**
+   * Main thread: replaces the route list, and the per-device exits' slots (exit-ports.ts: index k
+   * → a peer slot, EXIT_UNSET or EXIT_ABSENT). Throws when it does not fit (a configuration limit).
+   */
+  write(routes: readonly SharedRoute[], exits: readonly number[] = []): void {
     if (routes.length > this.capacity) throw new RangeError(`${routes.length} routes exceed the data plane's ${this.capacity}`);
     Atomics.add(this.head, 0, 1);
+    for (let k = 0; k < MAX_DEVICE_EXITS; k++) this.head[4 + k] = exits[k] ?? EXIT_UNSET;
     routes.forEach((r, i) => {
       const o = i * ENTRY;
       this.bytes[o] = r.prefix.family;
@@ -46,10 +51,14 @@ export class RouteShare {
     return Atomics.load(this.head, 0);
   }
 
-  /** Worker: a trie of the current routes, or null while a write is in progress (try again). */
-  read(): RouteTable<number> | null {
+  /**
+   * Worker: a trie of the current routes, or null while a write is in progress (try again); the
+   * per-device exits' slots are copied into `exits` (MAX_DEVICE_EXITS entries).
+   */
+  read(exits?: Int32Array): RouteTable<number> | null {
     const g1 = Atomics.load(this.head, 0);
     if (g1 & 1) return null;
+    if (exits) for (let k = 0; k < MAX_DEVICE_EXITS; k++) exits[k] = this.head[4 + k] ?? EXIT_UNSET;
     const table = new RouteTable<number>();
     const count = Atomics.load(this.head, 1);
     for (let i = 0; i < count; i++) {

@@ -20,6 +20,8 @@ function node<T>(): Node<T> {
 export class RouteTable<T> {
   private v4 = node<T>();
   private v6 = node<T>();
+  /** Prefix length of the last lookup's match (0: the default route, or nothing). */
+  matchedBits = 0;
 
   insert(prefix: Prefix, value: T): void {
     let n = prefix.family === 4 ? this.v4 : this.v6;
@@ -68,11 +70,16 @@ export class RouteTable<T> {
     let n: Node<T> | null = family === 4 ? this.v4 : this.v6;
     const bits = family === 4 ? 32 : 128;
     let best: T | null = n.value;
+    let matched = 0;
     for (let i = 0; i < bits && n; i++) {
       const bit = ((buf[offset + (i >> 3)] ?? 0) >> (7 - (i & 7))) & 1;
       n = bit ? n.one : n.zero;
-      if (n && n.value !== null) best = n.value;
+      if (n && n.value !== null) {
+        best = n.value;
+        matched = i + 1;
+      }
     }
+    this.matchedBits = matched;
     return best;
   }
 }

@@ -9,6 +9,8 @@
 // starting, restarting, crashed): the packets of overlay devices then go nowhere. The table
 // stays in the kernel until `warren down` removes it (or keeps only the kill switch).
 
+import { DEFAULT_PORTS, EXIT_CT_MARK, exitPortRange } from '../dataplane/exit-ports.ts';
+import { deviceExits } from '../config/gateway.ts';
 import type { Runner } from './runner.ts';
 import type { DevicePolicy, GatewayDevice } from '../config/gateway.ts';
 import { formatIp, formatPrefix, type Prefix } from '../dataplane/packet/addr.ts';
@@ -66,8 +68,8 @@ function set(name: string, type: string, elements: readonly string[], interval =
   return `  set ${name} { type ${type};${flags}${els} }`;
 }
 
-function devicesBy(devices: readonly GatewayDevice[], policy: DevicePolicy, by: 'mac' | 'ip'): string[] {
-  return devices.filter((d) => d.policy === policy && d[by] !== null).map((d) => d[by] as string);
+function devicesBy(devices: readonly GatewayDevice[], policy: DevicePolicy, by: 'mac' | 'ip', exit: string | null = null): string[] {
+  return devices.filter((d) => d.policy === policy && d[by] !== null && (policy !== 'overlay' || d.exit === exit)).map((d) => d[by] as string);
 }
 
 function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
@@ -76,7 +78,12 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
   const tun = q(g.tun);
   const overlay = hex(g.mark);
   const direct = hex(g.mark + DIRECT_MARK_OFFSET);
+  // Devices with an exit of their own: exit k's connections carry connection mark EXIT_CT_MARK + k
+  // and source ports in range k (dataplane/exit-ports.ts); the others' ports stay below them.
+  const exits = deviceExits(g.devices);
+  const exitSets = exits.flatMap((key, k) => [set(`exit${k}_mac`, 'ether_addr', devicesBy(g.devices, 'overlay', 'mac', key)), set(`exit${k}_ip`, 'ipv4_addr', devicesBy(g.devices, 'overlay', 'ip', key))]);
   const sets = [
+    ...exitSets,
     set('block_mac', 'ether_addr', devicesBy(g.devices, 'block', 'mac')),
     set('block_ip', 'ipv4_addr', devicesBy(g.devices, 'block', 'ip')),
     set('overlay_mac', 'ether_addr', devicesBy(g.devices, 'overlay', 'mac')),
@@ -90,6 +97,10 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
   const classify = [
     `    iifname ${lan} ether saddr @block_mac drop`,
     `    iifname ${lan} ip saddr @block_ip drop`,
+    ...exits.flatMap((_, k) => [
+      `    iifname ${lan} ether saddr @exit${k}_mac meta mark set ${overlay} ct mark set ${hex(EXIT_CT_MARK + k)} accept`,
+      `    iifname ${lan} ip saddr @exit${k}_ip meta mark set ${overlay} ct mark set ${hex(EXIT_CT_MARK + k)} accept`,
+    ]),
     `    iifname ${lan} ether saddr @overlay_mac meta mark set ${overlay} accept`,
     `    iifname ${lan} ip saddr @overlay_ip meta mark set ${overlay} accept`,
     `    iifname ${lan} ether saddr @direct_mac meta mark set ${direct} accept`,
@@ -120,7 +131,18 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
   // would reset every open TCP connection; with SNAT they wait behind the kill switch and resume.
   const self4 = g.self.find((p) => p.family === 4);
   const toTun = self4 ? `snat ip to ${formatIp(self4.bytes)}` : 'masquerade';
-  const snat = killSwitchOnly ? [`    oifname ${wan} meta mark ${direct} masquerade`] : [`    oifname ${tun} meta mark ${overlay} meta nfproto ipv4 ${toTun}`, `    oifname ${wan} meta mark ${direct} masquerade`];
+  // TCP and UDP in a port range (nft maps ports only after a transport match); ICMP and the
+  // rest keep the default exit.
+  const ranged = (ports: { first: number; last: number }) => `meta l4proto { tcp, udp } ${self4 ? `snat ip to ${formatIp(self4.bytes)}:${ports.first}-${ports.last}` : `masquerade to :${ports.first}-${ports.last}`}`;
+  const perExit = exits.map((_, k) => `    oifname ${tun} meta mark ${overlay} ct mark ${hex(EXIT_CT_MARK + k)} meta nfproto ipv4 ${ranged(exitPortRange(k))}`);
+  const snat = killSwitchOnly
+    ? [`    oifname ${wan} meta mark ${direct} masquerade`]
+    : [
+        ...perExit,
+        ...(exits.length > 0 ? [`    oifname ${tun} meta mark ${overlay} meta nfproto ipv4 ${ranged(DEFAULT_PORTS)}`] : []),
+        `    oifname ${tun} meta mark ${overlay} meta nfproto ipv4 ${toTun}`,
+        `    oifname ${wan} meta mark ${direct} masquerade`,
+      ];
   // The appliance's own DNS (dnsmasq's upstream queries) goes through the exit or not at all,
   // and nothing it sends from an overlay address (a reset for a flow whose NAT entry died with
   // the TUN, say) leaves by the WAN: that would name the LAN's destinations to the ISP.

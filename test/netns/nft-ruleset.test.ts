@@ -12,9 +12,11 @@ const p = (s: string): Prefix => parsePrefix(s)!;
 const gateway = {
   tun: 'warren0', self: [p('100.80.0.1/10'), p('fd10::1/48')], lan: 'br-lan', wan: 'eth0', mark: 0x5741, redirectDns: true,
   devices: [
-    { name: 'tv', mac: '02:00:00:00:00:20', ip: null, policy: 'direct' as const },
-    { name: 'pc', mac: null, ip: '192.168.1.40', policy: 'overlay' as const },
-    { name: 'kid', mac: null, ip: '192.168.1.30', policy: 'block' as const },
+    { name: 'tv', mac: '02:00:00:00:00:20', ip: null, policy: 'direct' as const, exit: null },
+    { name: 'pc', mac: null, ip: '192.168.1.40', policy: 'overlay' as const, exit: null },
+    { name: 'kid', mac: null, ip: '192.168.1.30', policy: 'block' as const, exit: null },
+    { name: 'phone', mac: '02:00:00:00:00:50', ip: null, policy: 'overlay' as const, exit: 'A'.repeat(43) + '=' },
+    { name: 'laptop', mac: null, ip: '192.168.1.60', policy: 'overlay' as const, exit: 'B'.repeat(43) + '=' },
   ],
 };
 const exit = { tun: 'warren0', wan: 'eth0', self: [p('100.80.0.1/10')], deny: [p('10.0.0.0/8'), p('10.1.0.0/16'), p('fe80::/10'), p('fe80::/64')], blockSmtp: true, rateMbit: 40 };

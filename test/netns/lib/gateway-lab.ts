@@ -117,7 +117,7 @@ export async function buildGatewayLab(lab: Lab): Promise<GatewayLab> {
 
   const dnsLog = join(lab.tmpDir, 'dns-queries.jsonl');
   const services: LabProcess[] = [
-    lab.spawn(ns.inet, [BUN, join(REPO_ROOT, 'test/netns/lib/inet-services.ts'), '--web', `${ADDR.web}:80`, '--web', `[${ADDR.web6}]:80`, '--dns', `${ADDR.dns}:53`, '--log', dnsLog], { log: 'inet-services' }),
+    lab.spawn(ns.inet, [BUN, join(REPO_ROOT, 'test/netns/lib/inet-services.ts'), '--web', `${ADDR.web}:80`, '--web', `[${ADDR.web6}]:80`, '--dns', `${ADDR.dns}:53`, '--dns', `${ADDR.dns}:5353`, '--log', dnsLog], { log: 'inet-services' }),
     lab.spawn(ns.exitLan, [BUN, join(REPO_ROOT, 'test/netns/lib/inet-services.ts'), '--web', `${ADDR.exitLanHost}:80`], { log: 'exitlan-web' }),
     // Stands for the exit's own admin page, on its LAN and WAN addresses.
     lab.spawn(ns.exit, [BUN, join(REPO_ROOT, 'test/netns/lib/inet-services.ts'), '--web', `${ADDR.exitLan}:8080`, '--web', `${ADDR.exitPublic}:8080`], { log: 'exit-admin' }),

@@ -3,7 +3,7 @@
 //                     /download?seconds=S: 64 KB every 50 ms for S seconds (a long download)
 //   --dns ADDR:PORT   DNS over UDP and TCP: answers every A question with --answer (TTL 0, so
 //                     no cache hides a query) and appends {"from","proto","name"} to --log
-// Repeat --web for more addresses (IPv6 in brackets). Prints "ready" once everything listens.
+// Repeat --web (or --dns) for more addresses (IPv6 in brackets). Prints "ready" once everything listens.
 //
 //   bun test/netns/lib/inet-services.ts --web 198.51.100.10:80 --dns 198.51.100.53:53 --log q.jsonl
 
@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { web: { type: 'string', multiple: true }, dns: { type: 'string' }, log: { type: 'string' }, answer: { type: 'string' } },
+  options: { web: { type: 'string', multiple: true }, dns: { type: 'string', multiple: true }, log: { type: 'string' }, answer: { type: 'string' } },
 });
 
 function split(hostPort: string): { host: string; port: number } {
@@ -83,8 +83,8 @@ function record(from: string, proto: string, q: Uint8Array): void {
   if (values.log) appendFileSync(values.log, `${JSON.stringify({ from, proto, name: question(q)?.name ?? null })}\n`);
 }
 
-if (values.dns) {
-  const { host, port } = split(values.dns);
+for (const d of values.dns ?? []) {
+  const { host, port } = split(d);
   await Bun.udpSocket({
     hostname: host,
     port,

@@ -128,12 +128,12 @@ describe('applySettings on a parsed config', () => {
     expect(exitOfferOf(emptySettings(), config)).toEqual({ enabled: false, acceptRisk: false });
   });
 
-  test('device policies become gateway devices by MAC; a setting replaces the config entry for its MAC', () => {
+  test('device policies become gateway devices by MAC, with their own exit; a setting replaces the config entry for its MAC', () => {
     const out = applySettings(config, SAMPLE);
     expect(out.gateway?.devices).toEqual([
-      { name: 'printer', mac: null, ip: '192.168.1.9', policy: 'block' },
-      { name: 'tv', mac: '02:00:00:00:00:20', ip: null, policy: 'overlay' },
-      { name: '02:00:00:00:00:30', mac: '02:00:00:00:00:30', ip: null, policy: 'block' },
+      { name: 'printer', mac: null, ip: '192.168.1.9', policy: 'block', exit: null },
+      { name: 'tv', mac: '02:00:00:00:00:20', ip: null, policy: 'overlay', exit: EXIT },
+      { name: '02:00:00:00:00:30', mac: '02:00:00:00:00:30', ip: null, policy: 'block', exit: null },
     ]);
     expect(config.gateway?.devices).toHaveLength(2); // pure: the input is untouched
   });

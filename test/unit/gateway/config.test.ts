@@ -29,15 +29,18 @@ describe('gateway config', () => {
     expect(c.exit).toBeNull();
   });
 
-  test('devices by MAC (lower-cased) or IP, each with a policy', () => {
+  test('devices by MAC (lower-cased) or IP, each with a policy, and an exit of its own or none', () => {
     const c = parseConfigText(`${BASE}[gateway]\nlan = "lan0"\nwan = "wan0"\nexit = "${EXIT}"\ndhcp_range = "192.168.1.100,192.168.1.200,12h"
 [[gateway.device]]\nname = "tv"\nmac = "02:AA:00:00:00:01"\npolicy = "direct"
-[[gateway.device]]\nip = "192.168.1.9"\npolicy = "block"\n`);
+[[gateway.device]]\nip = "192.168.1.9"\npolicy = "block"
+[[gateway.device]]\nip = "192.168.1.10"\nexit = "${EXIT}"\n`);
     expect(c.gateway?.exit).toBe(EXIT);
     expect(c.gateway?.devices).toEqual([
-      { name: 'tv', mac: '02:aa:00:00:00:01', ip: null, policy: 'direct' },
-      { name: '192.168.1.9', mac: null, ip: '192.168.1.9', policy: 'block' },
+      { name: 'tv', mac: '02:aa:00:00:00:01', ip: null, policy: 'direct', exit: null },
+      { name: '192.168.1.9', mac: null, ip: '192.168.1.9', policy: 'block', exit: null },
+      { name: '192.168.1.10', mac: null, ip: '192.168.1.10', policy: 'overlay', exit: EXIT },
     ]);
+    expect(() => parseConfigText(`${BASE}[gateway]\nlan = "lan0"\nwan = "wan0"\n[[gateway.device]]\nip = "192.168.1.10"\nexit = "grandma"\n`)).toThrow(/gateway\.device\[0\]\.exit/);
   });
 
   test.each([

@@ -8,6 +8,7 @@ import type { Runner } from '../../../appliance/system/runner.ts';
 import { parsePrefix, type Prefix } from '../../../appliance/dataplane/packet/addr.ts';
 import type { Peer } from '../../../appliance/session/peer.ts';
 import { PeerQuality } from '../../../appliance/session/quality.ts';
+import { DEFAULT_PORTS, EXIT_ABSENT, exitIndexOf, exitPortRange } from '../../../appliance/dataplane/exit-ports.ts';
 import { Device } from '../../../appliance/device.ts';
 import { parseConfigText } from '../../../appliance/config/load.ts';
 import { encodeKey } from '../../../appliance/config/schema.ts';
@@ -146,13 +147,17 @@ describe('device with an exit', () => {
 [[peer]]\nname = "exit"\npublic_key = "${encodeKey(exitKey)}"\nallowed_ips = ["100.80.0.2/32"]
 [[peer]]\nname = "member"\npublic_key = "${encodeKey(memberKey)}"\nallowed_ips = ["100.80.0.3/32"]\n`);
   const routes: { prefix: string; slot: number }[][] = [];
+  const exitSlots: (readonly number[])[] = [];
   const dev = new Device(config, {
     sendMany: () => {},
     tunWrite: () => true,
     now: () => 1000,
     sender: {
       slots: 8,
-      setRoutes: (r: readonly { prefix: Prefix; slot: number }[]) => routes.push(r.map((x) => ({ prefix: `${x.prefix.bytes.join('.')}/${x.prefix.bits}`, slot: x.slot }))),
+      setRoutes: (r: readonly { prefix: Prefix; slot: number }[], exits: readonly number[] = []) => {
+        routes.push(r.map((x) => ({ prefix: `${x.prefix.bytes.join('.')}/${x.prefix.bits}`, slot: x.slot })));
+        exitSlots.push(exits);
+      },
       publish: () => {},
       clearUnanswered: () => {},
       close: () => {},
@@ -168,6 +173,46 @@ describe('device with an exit', () => {
     expect(dev.exitPeer).toBe(exit);
     dev.setExit(null);
     expect(routes.at(-1)!.some((r) => r.prefix === '0.0.0.0/0')).toBe(false);
+  });
+
+  test('per-device exits: their slots go to the data plane by index; an exit that is not a peer drops, a removed one too', () => {
+    const exit = dev.peerByKey(exitKey)!;
+    const member = dev.peerByKey(memberKey)!;
+    dev.setDeviceExits([member, null]);
+    expect(exitSlots.at(-1)).toEqual([member.slot, EXIT_ABSENT]);
+    dev.setDeviceExits([exit]);
+    expect(exitSlots.at(-1)).toEqual([exit.slot]);
+    dev.removePeer(exit);
+    expect(exitSlots.at(-1)).toEqual([EXIT_ABSENT]); // its devices' traffic waits, it goes nowhere else
+    dev.setDeviceExits([]);
+    expect(exitSlots.at(-1)).toEqual([]);
+  });
+});
+
+describe('per-device exit ports', () => {
+  const packet = (proto: number, port: number, opts: { v6?: boolean; fragment?: boolean; len?: number } = {}) => {
+    const p = new Uint8Array(40);
+    p[0] = opts.v6 ? 0x60 : 0x45;
+    p[9] = proto;
+    if (opts.fragment) p[7] = 10;
+    p[20] = port >> 8;
+    p[21] = port & 0xff;
+    return p.subarray(0, opts.len ?? 40);
+  };
+  test('TCP and UDP source ports map to their range\'s index; everything else to none', () => {
+    expect(exitPortRange(0)).toEqual({ first: 48_000, last: 49_999 });
+    expect(exitPortRange(7)).toEqual({ first: 62_000, last: 63_999 });
+    expect(() => exitPortRange(8)).toThrow(RangeError);
+    expect(DEFAULT_PORTS.last).toBeLessThan(exitPortRange(0).first);
+    expect(exitIndexOf(packet(6, 48_000), 40)).toBe(0);
+    expect(exitIndexOf(packet(17, 49_999), 40)).toBe(0);
+    expect(exitIndexOf(packet(6, 50_000), 40)).toBe(1);
+    expect(exitIndexOf(packet(17, 63_999), 40)).toBe(7);
+    for (const port of [47_999, 64_000, 1024, 65_535]) expect(exitIndexOf(packet(6, port), 40)).toBe(-1);
+    expect(exitIndexOf(packet(1, 48_000), 40)).toBe(-1); // ICMP keeps the appliance's exit
+    expect(exitIndexOf(packet(6, 48_000, { v6: true }), 40)).toBe(-1);
+    expect(exitIndexOf(packet(6, 48_000, { fragment: true }), 40)).toBe(-1);
+    expect(exitIndexOf(packet(6, 48_000, { len: 21 }), 21)).toBe(-1);
   });
 });
 

@@ -14,8 +14,8 @@ const p = (s: string): Prefix => parsePrefix(s)!;
 export const GW: GatewayRules = {
   tun: 'warren0', self: [p('100.80.0.1/10')], lan: 'br-lan', wan: 'eth0', mark: 0x5741, defaultPolicy: 'overlay', redirectDns: true,
   devices: [
-    { name: 'tv', mac: '02:00:00:00:00:20', ip: null, policy: 'direct' },
-    { name: 'kid', mac: null, ip: '192.168.1.30', policy: 'block' },
+    { name: 'tv', mac: '02:00:00:00:00:20', ip: null, policy: 'direct', exit: null },
+    { name: 'kid', mac: null, ip: '192.168.1.30', policy: 'block', exit: null },
   ],
 };
 export const EXIT: ExitRules = { tun: 'warren0', wan: 'eth0', self: [p('100.80.0.2/10')], deny: [p('10.0.0.0/8'), p('10.1.2.0/24'), p('192.168.50.7/24')], blockSmtp: true, rateMbit: 0 };
@@ -60,6 +60,23 @@ describe('gateway ruleset', () => {
 
   test('SNAT to the overlay address (connections survive a restart); direct devices masquerade to the WAN', () => {
     expect(chainOf(text, 'nat_postrouting')).toEqual([
+      'oifname "warren0" meta mark 0x5741 meta nfproto ipv4 snat ip to 100.80.0.1',
+      'oifname "eth0" meta mark 0x5742 masquerade',
+    ]);
+  });
+
+  test('per-device exits: their devices get a connection mark and a source-port range; the others the ports below', () => {
+    const K1 = 'A'.repeat(43) + '=';
+    const K2 = 'B'.repeat(43) + '=';
+    const devices = [...GW.devices, { name: 'phone', mac: '02:00:00:00:00:50', ip: null, policy: 'overlay' as const, exit: K2 }, { name: 'pc', mac: null, ip: '192.168.1.40', policy: 'overlay' as const, exit: K1 }];
+    const t = buildRuleset({ gateway: { ...GW, devices }, exit: null });
+    expect(t).toContain('set exit0_ip { type ipv4_addr; elements = { 192.168.1.40 } }'); // K1 sorts first
+    expect(t).toContain('set exit1_mac { type ether_addr; elements = { 02:00:00:00:00:50 } }');
+    expect(chainOf(t, 'mangle_prerouting')).toContain('iifname "br-lan" ether saddr @exit1_mac meta mark set 0x5741 ct mark set 0x57e10001 accept');
+    expect(chainOf(t, 'nat_postrouting')).toEqual([
+      'oifname "warren0" meta mark 0x5741 ct mark 0x57e10000 meta nfproto ipv4 meta l4proto { tcp, udp } snat ip to 100.80.0.1:48000-49999',
+      'oifname "warren0" meta mark 0x5741 ct mark 0x57e10001 meta nfproto ipv4 meta l4proto { tcp, udp } snat ip to 100.80.0.1:50000-51999',
+      'oifname "warren0" meta mark 0x5741 meta nfproto ipv4 meta l4proto { tcp, udp } snat ip to 100.80.0.1:1024-47999',
       'oifname "warren0" meta mark 0x5741 meta nfproto ipv4 snat ip to 100.80.0.1',
       'oifname "eth0" meta mark 0x5742 masquerade',
     ]);

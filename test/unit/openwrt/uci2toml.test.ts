@@ -112,8 +112,8 @@ config device
       expect(c.gateway).toMatchObject({ exit: EXIT_KEY, killSwitch: 'always', dhcpRange: '192.168.1.100,192.168.1.200,12h', defaultPolicy: 'block' });
       expect(c.gateway!.dns).toEqual({ enabled: false, upstream: ['1.1.1.1'] });
       expect(c.gateway!.devices).toEqual([
-        { name: 'tv', mac: '02:00:00:00:00:20', ip: null, policy: 'direct' },
-        { name: '192.168.1.50', mac: null, ip: '192.168.1.50', policy: 'overlay' },
+        { name: 'tv', mac: '02:00:00:00:00:20', ip: null, policy: 'direct', exit: null },
+        { name: '192.168.1.50', mac: null, ip: '192.168.1.50', policy: 'overlay', exit: null },
       ]);
       expect(c.exit).toMatchObject({ wan: 'eth1', blockSmtp: false, rateMbit: 50 });
       expect(c.exit!.deny).toHaveLength(2);
