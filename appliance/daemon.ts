@@ -4,7 +4,7 @@
 
 import type { Config } from './config/schema.ts';
 import { decodeKey, encodeKey } from './config/schema.ts';
-import { Device } from './device.ts';
+import { Device, pexEntriesFor } from './device.ts';
 import { formatEndpoint, formatPrefix } from './dataplane/packet/addr.ts';
 import { applyLink } from './system/link.ts';
 import { systemRunner } from './system/runner.ts';
@@ -445,12 +445,7 @@ const PEX_ALIVE_MS = 60_000;
 
 function exchangePeers(dev: Device, now: number): void {
   const alive = dev.peers.filter((p) => p.current && p.lastReceivedMs > 0 && now - p.lastReceivedMs < PEX_ALIVE_MS);
-  for (const to of alive) {
-    const entries = alive.filter((p) => p !== to).map((p) => ({ publicKey: p.publicKey, endpoint: p.endpoint?.relay ? null : p.endpoint }));
-    // And where we see the receiver itself: its NAT's mapping, which it cannot see from inside.
-    if (to.endpoint && !to.endpoint.relay) entries.push({ publicKey: to.publicKey, endpoint: to.endpoint });
-    dev.sendPeerExchange(to, entries);
-  }
+  for (const to of alive) dev.sendPeerExchange(to, pexEntriesFor(to, alive));
 }
 
 /** This node's key and its peers' keys: the set overlay addresses are assigned among. */

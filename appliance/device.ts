@@ -717,6 +717,24 @@ export class Device {
   }
 }
 
+/**
+ * What to tell `to` in one peer exchange: first where we see it (its NAT's mapping, which it
+ * cannot see from inside), then up to PEX_MAX − 1 of the other live members drawn at random, so
+ * that over a few rounds every member hears of every other even when more than PEX_MAX are live
+ * (a fixed cut told the same 15 forever: found in the 50-member soak).
+ */
+export function pexEntriesFor(to: Peer, alive: readonly Peer[], random: () => number = Math.random): PexEntry[] {
+  const out: PexEntry[] = [];
+  if (to.endpoint && !to.endpoint.relay) out.push({ publicKey: to.publicKey, endpoint: to.endpoint });
+  const others = alive.filter((p) => p !== to);
+  for (let i = others.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [others[i], others[j]] = [others[j]!, others[i]!];
+  }
+  for (const p of others.slice(0, PEX_MAX - out.length)) out.push({ publicKey: p.publicKey, endpoint: p.endpoint?.relay ? null : p.endpoint });
+  return out;
+}
+
 const PEER_EXCHANGE = 0x12;
 /** [0x13][id u32] a probe; [0x14][id u32] its echo (session/quality.ts). */
 const PROBE = 0x13;

@@ -61,6 +61,7 @@ function q(name: string): string {
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
+const kbytesPerSecond = (mbit: number): number => Math.max(1, Math.round((mbit * 1_000_000) / 8 / 1024));
 
 function set(name: string, type: string, elements: readonly string[], interval = false): string {
   const flags = interval ? ' flags interval;' : '';
@@ -176,7 +177,9 @@ function exitParts(e: ExitRules) {
     `    iifname ${tun} ip daddr @exit_deny4 drop`,
     `    iifname ${tun} ip6 daddr @exit_deny6 drop`,
     ...(e.blockSmtp ? [`    iifname ${tun} tcp dport 25 drop`] : []),
-    ...(e.rateMbit > 0 ? [`    iifname ${tun} oifname ${wan} limit rate over ${Math.max(1, Math.round((e.rateMbit * 1_000_000) / 8 / 1024))} kbytes/second drop`] : []),
+    // A policer on what members send out (all members together); its burst is a tenth of a
+    // second's worth. Measured: a 20 Mbit/s cap let 24.0–24.5 Mbit/s of TCP payload through.
+    ...(e.rateMbit > 0 ? [`    iifname ${tun} oifname ${wan} limit rate over ${kbytesPerSecond(e.rateMbit)} kbytes/second burst ${Math.max(16, Math.round(kbytesPerSecond(e.rateMbit) / 10))} kbytes drop`] : []),
     `    iifname ${tun} oifname ${wan} accept`,
     `    iifname ${tun} drop`,
   ];

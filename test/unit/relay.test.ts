@@ -3,7 +3,8 @@
 // datagrams on. Three devices back to back on a fake network and a fake clock.
 
 import { describe, expect, test } from 'bun:test';
-import { Device, PEX_MAX, type PexEntry } from '../../appliance/device.ts';
+import { Device, PEX_MAX, pexEntriesFor, type PexEntry } from '../../appliance/device.ts';
+import type { Peer } from '../../appliance/session/peer.ts';
 import { parseConfigText } from '../../appliance/config/load.ts';
 import { encodeKey } from '../../appliance/config/schema.ts';
 import { generatePrivateKey, publicKeyOf } from '../../appliance/noise/crypto.ts';
@@ -177,5 +178,24 @@ describe('relay limits ([limits] max_relayed_pairs)', () => {
         expect(dev.r.counters.relayForwarded).toBe(0);
       }
     }
+  });
+});
+
+describe('peer exchange selection', () => {
+  test('the receiver\'s own mapping always first; with 50 live members, every one is told within 20 rounds (100 s)', () => {
+    const mk = (i: number) => ({ name: `m${i}`, publicKey: new Uint8Array(32).fill(i), endpoint: { family: 4, address: `203.0.113.${i}`, port: 51820 } }) as unknown as Peer;
+    const alive = Array.from({ length: 50 }, (_, i) => mk(i + 1));
+    const to = alive[7]!;
+    let seed = 9;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const told = new Set<number>();
+    for (let round = 0; round < 20; round++) {
+      const entries = pexEntriesFor(to, alive, random);
+      expect(entries).toHaveLength(PEX_MAX);
+      expect(entries[0]!.publicKey).toBe(to.publicKey); // where we see it: never cut
+      expect(entries.slice(1).some((e) => e.publicKey === to.publicKey)).toBe(false);
+      for (const e of entries.slice(1)) told.add(e.publicKey[0]!);
+    }
+    expect(told.size).toBe(49); // every other member, not the same 15
   });
 });

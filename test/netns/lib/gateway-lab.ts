@@ -176,7 +176,7 @@ export function startHome(lab: Lab, g: GatewayLab, o: HomeOptions = {}): Promise
   });
 }
 
-export function startExit(lab: Lab, g: GatewayLab, iface?: string): Promise<WarrenNode> {
+export function startExit(lab: Lab, g: GatewayLab, iface?: string, exitExtra: Record<string, unknown> = {}): Promise<WarrenNode> {
   return startWarren(lab, g.ns.exit, {
     name: 'exit',
     iface,
@@ -185,7 +185,7 @@ export function startExit(lab: Lab, g: GatewayLab, iface?: string): Promise<Warr
     addresses: [`${ADDR.exitOverlay}/10`],
     wire: 'native',
     peers: [{ name: 'home', publicKey: g.keys.home.publicKey, allowedIps: [`${ADDR.homeOverlay}/32`] }],
-    sections: { network: { file: labNetworkFile(lab, g, 'exit') }, exit: { enabled: true, accept_risk: true, wan: 'wan0' } },
+    sections: { network: { file: labNetworkFile(lab, g, 'exit') }, exit: { enabled: true, accept_risk: true, wan: 'wan0', ...exitExtra } },
   });
 }
 

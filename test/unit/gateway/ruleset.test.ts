@@ -132,7 +132,7 @@ describe('exit ruleset', () => {
   });
 
   test('a rate cap becomes a limit in kbytes/s', () => {
-    expect(buildRuleset({ gateway: null, exit: { ...EXIT, rateMbit: 8 } })).toContain('limit rate over 977 kbytes/second drop');
+    expect(buildRuleset({ gateway: null, exit: { ...EXIT, rateMbit: 8 } })).toContain('limit rate over 977 kbytes/second burst 98 kbytes drop');
   });
 
   test("rulesetFor: the exit denies private ranges, link-local, the overlay and every subnet it is on, never its TUN's", () => {
