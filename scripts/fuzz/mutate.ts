@@ -1,5 +1,6 @@
 // Seeded mutation of fuzz inputs: bit flips, byte sets, truncation, extension, duplication of
-// a slice, splicing two seeds, random bytes, and "interesting" values at random offsets.
+// a slice, splicing two seeds, random bytes, and "interesting" values at random offsets; for a
+// target with a dictionary (text formats), also its tokens inserted or written over a slice.
 
 /** xorshift128+ PRNG: deterministic per seed, so a failure is reproduced from (seed, iteration). */
 export class Rng {
@@ -24,12 +25,13 @@ export class Rng {
 
 const INTERESTING = [0x00, 0x01, 0x02, 0x03, 0x04, 0x7f, 0x80, 0xff, 0x64 /* d */, 0x65 /* e */, 0x3a /* : */, 0x3d /* = */, 0x5b /* [ */, 0x22 /* " */];
 
-export function mutate(seeds: Uint8Array[], rng: Rng): Uint8Array {
+/** `tokens`: the target's dictionary; without one, the choices (and so every sequence) are as before. */
+export function mutate(seeds: Uint8Array[], rng: Rng, tokens?: readonly Uint8Array[]): Uint8Array {
   const seed = seeds[rng.below(seeds.length)] ?? new Uint8Array(0);
   let out = seed.slice();
   const rounds = 1 + rng.below(4);
   for (let r = 0; r < rounds; r++) {
-    switch (rng.below(9)) {
+    switch (rng.below(tokens?.length ? 11 : 9)) {
       case 0: // flip one bit
         if (out.length) out[rng.below(out.length)]! ^= 1 << rng.below(8);
         break;
@@ -72,8 +74,21 @@ export function mutate(seeds: Uint8Array[], rng: Rng): Uint8Array {
           out = new Uint8Array([...out.subarray(0, at), ...out.subarray(at + 1)]);
         }
         break;
-      default: // overwrite a run with one value
+      case 8: // overwrite a run with one value
         if (out.length) out.fill(rng.below(256), rng.below(out.length), rng.below(out.length + 1));
+        break;
+      case 9: { // insert a dictionary token
+        const token = tokens?.[rng.below(tokens.length)] ?? new Uint8Array(0);
+        const at = rng.below(out.length + 1);
+        out = new Uint8Array([...out.subarray(0, at), ...token, ...out.subarray(at)]);
+        break;
+      }
+      default: { // a dictionary token in place of a slice
+        const token = tokens?.[rng.below(tokens.length)] ?? new Uint8Array(0);
+        const at = rng.below(out.length + 1);
+        const len = rng.below(Math.min(16, out.length - at) + 1);
+        out = new Uint8Array([...out.subarray(0, at), ...token, ...out.subarray(at + len)]);
+      }
     }
   }
   return out;

@@ -1,6 +1,7 @@
-// Fuzz targets: every parser that takes bytes or text from outside. Each target has valid seed
-// inputs and a function that must either return normally or throw the typed error its module
-// documents (one with a `kind`, or a ConfigError) — never anything else, never hang.
+// Fuzz targets: every parser that takes bytes or text from outside, and the web admin's routes.
+// Each target has valid seed inputs and a function that must either return normally or throw the
+// typed error its module documents (one with a `kind`, or a ConfigError) — never anything else,
+// never hang. The admin's (admin.ts) is asynchronous: its promise must settle the same way.
 //
 // Inputs are seeds mutated by a seeded PRNG (mutate.ts), so any failure is reproducible from
 // the printed seed and iteration.
@@ -17,12 +18,22 @@ import { parseNetworkText, formatNetwork, createNetwork } from '../../appliance/
 import { parseConfigText } from '../../appliance/config/load.ts';
 import { encodeKey } from '../../appliance/config/schema.ts';
 import { Device } from '../../appliance/device.ts';
+import { ADMIN_SEEDS, ADMIN_TOKENS, AdminFuzz, encodeSeed, generateAdminInput } from './admin.ts';
+import type { Rng } from './mutate.ts';
 
 export interface Target {
   name: string;
   seeds: Uint8Array[];
-  /** Feeds one input; returns normally or throws an allowed error. */
-  run(input: Uint8Array): void;
+  /** Tokens the mutator may splice in (text formats). */
+  tokens?: Uint8Array[];
+  /** Makes each input itself (a structured format) instead of mutate(seeds); seeded by `rng`. */
+  generate?(rng: Rng): Uint8Array;
+  /** Feeds one input; returns (or resolves) normally, or throws (rejects with) an allowed error. */
+  run(input: Uint8Array): void | Promise<void>;
+  /** Sets the target up before its first input (not timed). */
+  start?(): void | Promise<void>;
+  /** After its last input: checks what must still hold (throws if not) and cleans up. */
+  finish?(): void | Promise<void>;
 }
 
 /** An error a module documents for bad input: typed, with a `kind` (ConfigError has kind 'config'). */
@@ -117,5 +128,26 @@ export function buildTargets(): Target[] {
         parseNetworkText(text(input), 'fuzz.toml');
       },
     },
+    adminTarget(),
   ];
+}
+
+/** The web admin's routes: mutated requests, signed in with a CSRF token or not; no 5xx, no hang. */
+function adminTarget(): Target {
+  const admin = new AdminFuzz();
+  return {
+    name: 'admin routes',
+    seeds: ADMIN_SEEDS.map(encodeSeed),
+    tokens: ADMIN_TOKENS.map(bytes),
+    generate: generateAdminInput,
+    run: (input) => admin.run(input),
+    start: () => admin.start(),
+    async finish() {
+      try {
+        await admin.stillAnswers();
+      } finally {
+        await admin.stop();
+      }
+    },
+  };
 }
