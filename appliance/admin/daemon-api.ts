@@ -20,6 +20,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { DEFAULT_CONTROL_SOCKET, type Config } from '../config/schema.ts';
 import {
   AdminError,
+  BEST_EXIT,
   type AdminApi,
   type AdminPeer,
   type AdminStatus,
@@ -30,6 +31,7 @@ import {
   type PrivacySettings,
 } from '../control/admin-types.ts';
 import { DEFAULT_DATA_DIR } from '../network/setup.ts';
+import { MAX_DEVICE_EXITS } from '../dataplane/exit-ports.ts';
 import { MEMBER_LISTS, type Network } from '../network/store.ts';
 import type { Runner } from '../system/runner.ts';
 import { seenDevices, type SeenDevice } from './lan-devices.ts';
@@ -105,6 +107,9 @@ export function adminPaths(config: Config | null): Pick<DaemonAdminDeps, 'dataDi
   return { dataDir, settingsPath: join(dataDir, SETTINGS_FILE), runDir: dirname(config?.control.socket ?? DEFAULT_CONTROL_SOCKET), lan: config?.gateway?.lan ?? null };
 }
 
+/** Devices with a setting of their own, at most (the settings file stays small). */
+export const MAX_DEVICE_SETTINGS = 1024;
+
 export class DaemonAdminApi implements AdminApi {
   private readonly now: () => Date;
   private readonly net: NetworkAdmin;
@@ -140,6 +145,11 @@ export class DaemonAdminApi implements AdminApi {
     const s = this.settings();
     const name = this.seen().find((d) => d.mac === m)?.hostname ?? s.devices[m]?.name;
     const next: Settings = { ...s, devices: { ...s.devices, [m]: { ...entry, ...(name ? { name: capName(name) } : {}) } } };
+    if (!Object.hasOwn(s.devices, m) && Object.keys(s.devices).length >= MAX_DEVICE_SETTINGS) {
+      throw new AdminError('invalid', `At most ${MAX_DEVICE_SETTINGS} devices can have their own setting; set a device you no longer have back to the default first.`);
+    }
+    const exits = new Set(Object.values(next.devices).filter((d) => d.policy === 'overlay' && d.exit !== BEST_EXIT).map((d) => d.exit));
+    if (exits.size > MAX_DEVICE_EXITS) throw new AdminError('invalid', `Devices can use at most ${MAX_DEVICE_EXITS} different exits of their own; choose one already in use, or "best".`);
     await this.save(next, `device ${m}: ${entry.policy}${entry.policy === 'overlay' ? `, exit ${entry.exit}` : ''}`);
     const device = this.listDevices(next).find((d) => d.mac === m);
     if (!device) throw new AdminError('unavailable', 'The device setting was saved but cannot be shown; reload the page.');

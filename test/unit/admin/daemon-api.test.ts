@@ -5,9 +5,9 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adminPaths, type DaemonStatus } from '../../../appliance/admin/daemon-api.ts';
+import { adminPaths, MAX_DEVICE_SETTINGS, type DaemonStatus } from '../../../appliance/admin/daemon-api.ts';
 import { ONLINE_SECONDS } from '../../../appliance/admin/status-view.ts';
-import { EXIT_RISK_WARNING, loadSettings } from '../../../appliance/admin/settings.ts';
+import { EXIT_RISK_WARNING, loadSettings, saveSettings } from '../../../appliance/admin/settings.ts';
 import { parseConfigText } from '../../../appliance/config/load.ts';
 import { AdminError, type AdminErrorKind } from '../../../appliance/control/admin-types.ts';
 import { decodeInvite } from '../../../appliance/network/invite.ts';
@@ -186,6 +186,21 @@ describe('LAN devices and their settings', () => {
     const overlay = await r.api.setDevicePolicy('02:00:00:00:00:02', { policy: 'overlay', exit: key(2) });
     expect(overlay).toMatchObject({ policy: 'overlay', exit: key(2) });
     expect(r.settingsChanges).toHaveLength(2);
+  });
+
+  test('at most 8 different exits of their own, and MAX_DEVICE_SETTINGS devices; refused with a sentence, nothing written', async () => {
+    const saved = loadSettings(r.settingsPath);
+    saveSettings(r.settingsPath, { ...saved, devices: {} });
+    const mac = (i: number) => `02:00:00:00:01:${i.toString(16).padStart(2, '0')}`;
+    for (let i = 0; i < 8; i++) await r.api.setDevicePolicy(mac(i), { policy: 'overlay', exit: key(10 + i) });
+    await expect(r.api.setDevicePolicy(mac(8), { policy: 'overlay', exit: key(30) })).rejects.toThrow(/at most 8 different exits/);
+    expect(await r.api.setDevicePolicy(mac(8), { policy: 'overlay', exit: key(10) })).toMatchObject({ exit: key(10) }); // one in use: fine
+    expect(Object.keys(loadSettings(r.settingsPath).devices)).toHaveLength(9);
+    const many = Object.fromEntries(Array.from({ length: MAX_DEVICE_SETTINGS }, (_, i) => [`02:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}:99`, { policy: 'direct' as const, exit: 'best' }]));
+    saveSettings(r.settingsPath, { ...loadSettings(r.settingsPath), devices: many });
+    await expect(r.api.setDevicePolicy('02:00:00:00:00:77', { policy: 'block', exit: 'best' })).rejects.toThrow(/At most 1024 devices/);
+    expect(await r.api.setDevicePolicy(Object.keys(many)[0]!, { policy: 'block', exit: 'best' })).toMatchObject({ policy: 'block' }); // one already set: fine
+    saveSettings(r.settingsPath, saved); // the tests after this one continue from what was there
   });
 
   test('a device away from the LAN keeps its setting and is still listed (no address)', async () => {
