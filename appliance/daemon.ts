@@ -248,11 +248,11 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     },
   );
   const exits = config.gateway ? new ExitChooser(config.gateway.exit, dev) : null;
-  /** Exits devices named, as peers (a member found later takes its place within a second). */
-  const syncDeviceExits = (): void => {
-    const keys = live.gateway ? deviceExits(live.gateway.devices) : [];
-    dev.setDeviceExits(keys.map((k) => dev.peerByKey(decodeKey(k, 'gateway.device.exit')) ?? null));
-  };
+  /** The exits devices name (from the config in effect), as peers: a member found later takes
+   * its place within a second. */
+  const exitKeysOf = (c: Config): Uint8Array[] => (c.gateway ? deviceExits(c.gateway.devices) : []).map((k) => decodeKey(k, 'gateway.device.exit'));
+  let deviceExitKeys = exitKeysOf(live);
+  const syncDeviceExits = (): void => dev.setDeviceExits(deviceExitKeys.map((k) => dev.peerByKey(k) ?? null));
   syncDeviceExits();
   const paths = new PathChooser();
   let ticks = 0;
@@ -331,6 +331,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
         log(`settings: ${(e as Error).message}`);
       }
       exits?.setWant(next.gateway?.exit ?? 'auto');
+      deviceExitKeys = exitKeysOf(next);
       syncDeviceExits();
       if ((before.exit === null) !== (next.exit === null)) discovery?.republishSoon();
       if (before.interface.padding !== next.interface.padding) log(`settings: padding "${next.interface.padding}" takes effect when Warren next starts`);

@@ -90,7 +90,8 @@ export class Device {
   private exit: Peer | null = null;
   /** This member passes datagrams on between other members ([relay] enabled). */
   private readonly relaying: boolean;
-  private readonly relayPairs = new Map<string, number>();
+  /** Relayed member pairs (lower slot × 65536 + higher slot) → when the pair last used this relay. */
+  private readonly relayPairs = new Map<number, number>();
   /** Per-device exits (dataplane/exit-ports.ts): index k → its peer, null when it is not a peer
    * (its devices' traffic is dropped, not sent elsewhere), undefined when k is not in use. */
   private deviceExitList: (Peer | null | undefined)[] = [];
@@ -145,8 +146,10 @@ export class Device {
   addPeer(pc: PeerConfig): Peer | null {
     if (this.byKey.has(keyId(pc.publicKey))) return null;
     const sender = this.seams.sender;
+    // Slots in use are the peers (removed peers' slots are reused first), so fewer peers than
+    // the data plane's slots always leaves one free.
     const room = Math.min(this.config.limits.maxPeers, sender?.slots ?? Infinity);
-    if (this.peers.length >= room || (sender && this.freeSlots.length === 0 && this.nextSlot >= sender.slots)) {
+    if (this.peers.length >= room) {
       this.counters.peersRefused++;
       this.log(`peer ${pc.name}: not added, this appliance holds at most ${room} peers ([limits] max_peers)`);
       return null;
@@ -243,7 +246,7 @@ export class Device {
     peer.current = peer.previous = peer.next = null;
     peer.staged = [];
     this.publish(peer); // the data plane holds no keys for the slot any more
-    for (const p of [...this.relayPairs.keys()]) if (p.split(':').includes(String(peer.slot))) this.relayPairs.delete(p);
+    for (const p of [...this.relayPairs.keys()]) if (Math.floor(p / 0x10000) === peer.slot || p % 0x10000 === peer.slot) this.relayPairs.delete(p);
     this.freeSlots.push(peer.slot);
     this.shareRoutes();
     this.log(`peer ${peer.name}: removed`);
@@ -481,11 +484,12 @@ export class Device {
    * direct session now. The peer echoes it; a relayed peer is not probed.
    */
   probe(peer: Peer, now = this.seams.now()): boolean {
-    if (this.wire.kind !== 'native' || !this.sendingKeypair(peer, now) || !peer.endpoint || peer.endpoint.relay) return false;
+    const kp = this.wire.kind === 'native' ? this.plainKeypair(peer, now) : null;
+    if (!kp) return false;
     const msg = new Uint8Array(5);
     msg[0] = PROBE;
     new DataView(msg.buffer).setUint32(1, peer.quality.probeSent(now));
-    this.sendPlain(peer, msg, now);
+    this.seal(peer, kp, msg, now);
     this.flush();
     return true;
   }
@@ -497,10 +501,16 @@ export class Device {
 
   /** Sends a control plaintext in `peer`'s session (no staging: without a session it is dropped). */
   private sendPlain(peer: Peer, plain: Uint8Array, now = this.seams.now()): boolean {
-    const kp = this.sendingKeypair(peer, now);
-    if (!kp || !peer.endpoint || peer.endpoint.relay) return false;
+    const kp = this.plainKeypair(peer, now);
+    if (!kp) return false;
     this.seal(peer, kp, plain, now);
     return true;
+  }
+
+  /** The keypair a control plaintext to `peer` goes out under: a live session on a direct path. */
+  private plainKeypair(peer: Peer, now: number): Keypair | null {
+    const kp = this.sendingKeypair(peer, now);
+    return kp && peer.endpoint && !peer.endpoint.relay ? kp : null;
   }
 
   private receiveRelay(from: Peer, msg: Uint8Array, now: number): void {
@@ -531,7 +541,7 @@ export class Device {
    * RELAY_PAIR_IDLE_MS gives its place up. A new pair beyond the cap is refused (counted).
    */
   private relayPairAllowed(from: Peer, to: Peer, now: number): boolean {
-    const pair = from.slot < to.slot ? `${from.slot}:${to.slot}` : `${to.slot}:${from.slot}`;
+    const pair = Math.min(from.slot, to.slot) * 0x10000 + Math.max(from.slot, to.slot);
     if (!this.relayPairs.has(pair) && this.relayPairs.size >= this.config.limits.maxRelayedPairs) {
       for (const [p, last] of this.relayPairs) if (now - last > RELAY_PAIR_IDLE_MS) this.relayPairs.delete(p);
       if (this.relayPairs.size >= this.config.limits.maxRelayedPairs) {
@@ -543,7 +553,7 @@ export class Device {
     return true;
   }
 
-  /** Member pairs relayed (by their data-plane slots) and when each last used this relay. */
+  /** How many member pairs this relay carries now. */
   relayedPairs(): number {
     return this.relayPairs.size;
   }

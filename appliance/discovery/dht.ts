@@ -150,12 +150,9 @@ export class WarrenDht {
   rejoinIfIsolated(): boolean {
     if (!this.#bootstraps || this.#closed || this.#dht.toJSON().nodes.length > 0) return false;
     (this.#dht as unknown as { _bootstrap(populate: boolean): void })._bootstrap(true);
-    this.rejoins++;
     return true;
   }
 
-  /** Times rejoinIfIsolated asked the bootstrap nodes again. */
-  rejoins = 0;
   #bootstraps = false;
 
   constructor(dht: DHT, now: () => number, bootstraps = true) {
