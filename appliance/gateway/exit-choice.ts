@@ -3,7 +3,7 @@
 // `gateway.exit` names one by key, or "auto": any member whose discovery record offers an exit,
 // and any configured peer whose allowed IPs include 0.0.0.0/0. Auto keeps its choice while the
 // exit answers (a change of exit changes the LAN's public address and breaks its connections);
-// an exit that is failing (no answer to its probes: session/quality.ts, ~5 s), silent for
+// an exit that is failing (no answer to its probes: session/quality.ts, ~3 s), silent for
 // STALE_MS, or that never completed a handshake within FIRST_CONTACT_MS is replaced. The
 // replacement is drawn at random among the live candidates, weighted by measured round trip and
 // loss (the best most often, none always); candidates never heard from get their turn after.
