@@ -27,6 +27,7 @@ import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
 import { GatewayController, ownSubnets } from './gateway/gateway.ts';
 import { ExitChooser } from './gateway/exit-choice.ts';
+import { PortService, type PortStatus } from './gateway/port-service.ts';
 import { PathChooser } from './discovery/paths.ts';
 import { LanBeacon } from './discovery/lan.ts';
 import { warmDevicePaths, warmupEnabled } from './warmup.ts';
@@ -66,6 +67,7 @@ export type DaemonStatus = ReturnType<typeof buildStatus>;
 function buildStatus(d: {
   config: Config; dev: Device; tunName: string; port: number; startedMs: number; udpErrors: number;
   tun: { written: number; dropped: number }; reader: unknown; outbound: Record<string, unknown>; discovery: Record<string, unknown> | null; dnsRunning: boolean;
+  ports: PortStatus | null;
 }) {
   const { config, dev } = d;
   return {
@@ -85,6 +87,8 @@ function buildStatus(d: {
       ? { exit: dev.exitPeer ? { name: dev.exitPeer.name, publicKey: encodeKey(dev.exitPeer.publicKey) } : null, dns: d.dnsRunning, killSwitch: config.gateway.killSwitch }
       : null,
     exitOffered: config.exit !== null,
+    /** Inbound ports: what this exit holds for members, what this appliance's devices hold. */
+    ports: d.ports,
     /** Where members see this node (peer exchange): its public endpoints, as they reflect them. */
     reflected: [...new Set([...reflected.values()].map(formatEndpoint))],
     peers: dev.peers.map((p) => ({
@@ -164,6 +168,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   // WARREN_OUTBOUND=main asks for the in-process path (for comparison in benchmarks).
   const host = process.env.WARREN_OUTBOUND !== 'main' && sockFd !== null ? new OutboundHost(config.limits.maxPeers, ifc.mtu) : null;
   const membership = config.network ? new Membership(config.network, log, undefined, config.limits.maxPendingMembers) : null;
+  let ports: PortService | null = null;
   const dev: Device = new Device(config, {
     sendMany: (list) => sendAll(list),
     tunWrite: (pkt) => tun.write(pkt),
@@ -191,6 +196,9 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
         }
         if (peer && e.endpoint) dev.offerEndpoint(peer, e.endpoint);
       }
+    },
+    onControl: (from, msg) => {
+      if (!ports?.onControl(from, msg as Record<string, unknown>)) dev.counters.dropMalformed++;
     },
   });
   device = dev;
@@ -255,6 +263,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   const syncDeviceExits = (): void => dev.setDeviceExits(deviceExitKeys.map((k) => dev.peerByKey(k) ?? null));
   syncDeviceExits();
   const paths = new PathChooser();
+  // Inbound ports: NAT-PMP for the LAN, forwards on the exit (gateway/port-service.ts).
+  ports = config.gateway || config.exit ? new PortService(config, { dev, gateway, run: systemRunner, log }) : null;
   let ticks = 0;
   const timer = setInterval(() => {
     dev.tick();
@@ -264,6 +274,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     syncDeviceExits();
     for (const p of dev.peers) if (ticks % PROBE_TICKS === 0 || p === dev.exitPeer) dev.probe(p, now);
     exits?.tick(now);
+    void ports?.tick().catch((e: Error) => log(`ports: ${e.message}`));
     if (config.network && ifc.wire === 'native') {
       paths.tick(dev, now);
       if (ticks % PEX_TICKS === 0) exchangePeers(dev, now);
@@ -280,6 +291,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     outbound: host ? { worker: true, ...host.counters() } : { worker: false },
     discovery: discovery ? { ...discovery.stats, lan: discovery.lanStats() } : null,
     dnsRunning: gateway.dnsRunning,
+    ports: ports?.status() ?? null,
   });
   const control = startControlServer(config.control.socket, {
     shutdown: () => void shutdown(0),
@@ -307,6 +319,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     if (down) return;
     down = true;
     clearInterval(timer);
+    ports?.close();
     control.stop();
     await gateway.stop(); // dnsmasq; the firewall and rules stay until `warren down`
     await discovery?.stop();
@@ -331,6 +344,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
         log(`settings: ${(e as Error).message}`);
       }
       exits?.setWant(next.gateway?.exit ?? 'auto');
+      ports?.reconfigure(next);
       deviceExitKeys = exitKeysOf(next);
       syncDeviceExits();
       if ((before.exit === null) !== (next.exit === null)) discovery?.republishSoon();

@@ -70,6 +70,8 @@ export interface DeviceSeams {
   admitInitiator?: (publicKey: Uint8Array) => PeerConfig | null;
   /** A member told us of other members (peer exchange): their keys and where it reaches them. */
   onPeerExchange?: (from: Peer, entries: PexEntry[]) => void;
+  /** A control message from a member (native wire): parsed JSON, still to be checked field by field. */
+  onControl?: (from: Peer, msg: unknown) => void;
 }
 
 /** One member in a peer-exchange message: its static key, and its endpoint as the sender sees it (null: none to share). */
@@ -494,6 +496,23 @@ export class Device {
     return true;
   }
 
+  /**
+   * A control message to a member, inside its session (native wire, a direct path): JSON of at
+   * most CONTROL_MAX bytes. Returns whether it went out.
+   */
+  sendControl(peer: Peer, msg: object): boolean {
+    const json = new TextEncoder().encode(JSON.stringify(msg));
+    if (this.wire.kind !== 'native' || json.length > CONTROL_MAX) return false;
+    const plain = new Uint8Array(3 + json.length);
+    plain[0] = CONTROL;
+    plain[1] = json.length >> 8;
+    plain[2] = json.length & 0xff;
+    plain.set(json, 3);
+    const ok = this.sendPlain(peer, plain);
+    if (ok) this.flush();
+    return ok;
+  }
+
   /** Once a second: every peer's byte counters into its smoothed rates. */
   sampleQuality(now = this.seams.now()): void {
     for (const p of this.peers) p.quality.sampleBytes(p.stats.rxBytes, p.stats.txBytes, now);
@@ -688,6 +707,20 @@ export class Device {
       }
       return;
     }
+    if (this.wire.kind === 'native' && pkt[0] === CONTROL) {
+      const length = len >= 3 ? (pkt[1]! << 8) | pkt[2]! : -1;
+      let msg: unknown = undefined;
+      if (length > 0 && length <= CONTROL_MAX && 3 + length <= len) {
+        try {
+          msg = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(pkt.subarray(3, 3 + length)));
+        } catch {
+          msg = undefined;
+        }
+      }
+      if (msg === undefined || msg === null || typeof msg !== 'object') this.counters.dropMalformed++;
+      else this.seams.onControl?.(peer, msg);
+      return;
+    }
     if (this.wire.kind === 'native' && pkt[0] === PEER_EXCHANGE) {
       const entries = decodePex(pkt);
       if (entries) this.seams.onPeerExchange?.(peer, entries);
@@ -749,6 +782,9 @@ const PEER_EXCHANGE = 0x12;
 /** [0x13][id u32] a probe; [0x14][id u32] its echo (session/quality.ts). */
 const PROBE = 0x13;
 const PROBE_REPLY = 0x14;
+/** [0x15][length u16][JSON]: a control message between members (inbound ports: daemon.ts). */
+const CONTROL = 0x15;
+export const CONTROL_MAX = 1024;
 /** A relayed pair silent this long no longer counts against [limits] max_relayed_pairs. */
 export const RELAY_PAIR_IDLE_MS = 60_000;
 export const PEX_MAX = 16;

@@ -3,6 +3,7 @@
 // opt-in to be an exit for the other members.
 
 import { MAX_DEVICE_EXITS } from '../dataplane/exit-ports.ts';
+import { DEFAULT_FORWARD_PORTS, DEFAULT_FORWARDS_PER_MEMBER } from '../gateway/port-forwards.ts';
 import { parseIp, parsePrefix, type Prefix } from '../dataplane/packet/addr.ts';
 import { ConfigError, IFNAME, int, isTable, prefixes, rejectUnknown, str, strList, table, type Table } from './fields.ts';
 
@@ -41,6 +42,8 @@ export interface GatewayConfig {
   /** Warren's routing table and firewall mark (policy routing). */
   table: number;
   mark: number;
+  /** Answer NAT-PMP on the LAN: overlay devices get inbound ports through their exit. */
+  portMapping: boolean;
 }
 
 export interface ExitConfig {
@@ -50,6 +53,10 @@ export interface ExitConfig {
   deny: Prefix[];
   /** Cap on what members send out of this exit, in Mbit/s; 0 = none. */
   rateMbit: number;
+  /** WAN ports this exit opens for members' inbound ports (gateway/port-forwards.ts). */
+  forwardPorts: { first: number; last: number };
+  /** At most this many inbound ports per member. */
+  forwardsPerMember: number;
 }
 
 /** Quad9: filtering-free, no-logging resolvers, asked through the exit (production default). */
@@ -81,7 +88,8 @@ function ipv4(text: string, field: string): string {
 
 export function parseGateway(raw: unknown, tunName: string): GatewayConfig {
   const g = table(raw, 'gateway');
-  rejectUnknown(g, 'gateway', ['lan', 'wan', 'exit', 'kill_switch', 'dns', 'dns_upstream', 'dhcp_range', 'default_policy', 'device', 'table', 'mark']);
+  rejectUnknown(g, 'gateway', ['lan', 'wan', 'exit', 'kill_switch', 'dns', 'dns_upstream', 'dhcp_range', 'default_policy', 'device', 'table', 'mark', 'port_mapping']);
+  if (g.port_mapping !== undefined && typeof g.port_mapping !== 'boolean') throw new ConfigError('gateway.port_mapping', 'expected true or false');
   const lan = ifname(g, 'lan', 'gateway');
   const wan = ifname(g, 'wan', 'gateway');
   if (lan === wan) throw new ConfigError('gateway.wan', 'the LAN and the WAN must be different interfaces');
@@ -134,12 +142,13 @@ export function parseGateway(raw: unknown, tunName: string): GatewayConfig {
     devices,
     table: int(g, 'table', 'gateway', DEFAULT_TABLE, 1, 0x7fffffff),
     mark: int(g, 'mark', 'gateway', DEFAULT_MARK, 1, 0x7fffffff),
+    portMapping: g.port_mapping !== false,
   };
 }
 
 export function parseExit(raw: unknown): ExitConfig | null {
   const e = table(raw, 'exit');
-  rejectUnknown(e, 'exit', ['enabled', 'accept_risk', 'wan', 'block_smtp', 'deny', 'rate_mbit']);
+  rejectUnknown(e, 'exit', ['enabled', 'accept_risk', 'wan', 'block_smtp', 'deny', 'rate_mbit', 'forward_ports', 'forwards_per_member']);
   if (e.enabled !== undefined && typeof e.enabled !== 'boolean') throw new ConfigError('exit.enabled', 'expected true or false');
   if (e.enabled !== true) return null;
   if (e.accept_risk !== true) {
@@ -147,7 +156,23 @@ export function parseExit(raw: unknown): ExitConfig | null {
   }
   if (e.block_smtp !== undefined && typeof e.block_smtp !== 'boolean') throw new ConfigError('exit.block_smtp', 'expected true or false');
   const deny = prefixes(strList(e, 'deny', 'exit'), 'exit.deny');
-  return { wan: ifname(e, 'wan', 'exit'), blockSmtp: e.block_smtp !== false, deny, rateMbit: int(e, 'rate_mbit', 'exit', 0, 0, 100_000) };
+  let forwardPorts: { first: number; last: number } = { ...DEFAULT_FORWARD_PORTS };
+  if (e.forward_ports !== undefined) {
+    const text = str(e, 'forward_ports', 'exit');
+    const m = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+    const first = m ? Number(m[1]) : NaN;
+    const last = m ? Number(m[2]) : NaN;
+    if (!m || first < 1024 || last > 65535 || first > last) throw new ConfigError('exit.forward_ports', `"${text}" is not a port range like "10000-65535" (ports 1024–65535, first ≤ last)`);
+    forwardPorts = { first, last };
+  }
+  return {
+    wan: ifname(e, 'wan', 'exit'),
+    blockSmtp: e.block_smtp !== false,
+    deny,
+    rateMbit: int(e, 'rate_mbit', 'exit', 0, 0, 100_000),
+    forwardPorts,
+    forwardsPerMember: int(e, 'forwards_per_member', 'exit', DEFAULT_FORWARDS_PER_MEMBER, 0, 1024),
+  };
 }
 
 export function alwaysDenied(): Prefix[] {

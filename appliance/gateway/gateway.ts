@@ -16,6 +16,7 @@ import type { Runner } from '../system/runner.ts';
 import { applyRuleset, removeRuleset, type Ruleset } from '../system/nft.ts';
 import { applyRules, applyTunRoutes, removeRouting, type PolicyRouting } from '../system/policy-routing.ts';
 import { Dnsmasq } from '../system/dnsmasq.ts';
+import type { ForwardElement } from './port-forwards.ts';
 
 /** Private ranges (RFC 1918, RFC 4193): an exit's members never reach someone's home network through it. */
 export const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
@@ -49,7 +50,7 @@ export function ownSubnets(tun: string, interfaces: ReturnType<typeof networkInt
   return out;
 }
 
-export function rulesetFor(config: Config, interfaces: ReturnType<typeof networkInterfaces>, killSwitchOnly = false): Ruleset {
+export function rulesetFor(config: Config, interfaces: ReturnType<typeof networkInterfaces>, killSwitchOnly = false, forwards: Ruleset['forwards'] = undefined): Ruleset {
   const tun = config.interface.name;
   const g = config.gateway;
   const e = config.exit;
@@ -67,11 +68,13 @@ export function rulesetFor(config: Config, interfaces: ReturnType<typeof network
       : null,
     sites: config.interface.advertise.length > 0 ? { tun, networks: config.interface.advertise } : undefined,
     killSwitchOnly,
+    forwards,
   };
 }
 
 export class GatewayController {
   private dns: Dnsmasq | null = null;
+  private forwards: { exit: readonly ForwardElement[]; home: readonly ForwardElement[] } = { exit: [], home: [] };
 
   constructor(
     private config: Config,
@@ -96,12 +99,25 @@ export class GatewayController {
 
   prepare(): void {
     if (!this.active) return;
-    applyRuleset(this.deps.run, rulesetFor(this.config, (this.deps.interfaces ?? networkInterfaces)()));
+    this.applyFirewall();
     const r = routing(this.config);
     if (r) applyRules(this.deps.run, r);
     else this.deps.run(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     if (this.config.interface.advertise.length > 0) this.deps.log(`site: sharing ${this.config.interface.advertise.map(formatPrefix).join(' ')} with the members`);
     if (this.config.exit) this.deps.log('exit: this appliance is an exit — members\' traffic leaves from its WAN address (exit.accept_risk = true)');
+  }
+
+  private applyFirewall(): void {
+    applyRuleset(this.deps.run, rulesetFor(this.config, (this.deps.interfaces ?? networkInterfaces)(), false, this.forwards));
+  }
+
+  /**
+   * Inbound ports opened or closed (gateway/port-forwards.ts): the firewall is replaced in one
+   * transaction with the new maps (established connections are conntrack's and carry on).
+   */
+  setForwards(exit: readonly ForwardElement[], home: readonly ForwardElement[]): void {
+    this.forwards = { exit, home };
+    if (this.active) this.applyFirewall();
   }
 
   tunUp(tun: string): void {

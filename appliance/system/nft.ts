@@ -15,6 +15,7 @@ import type { Runner } from './runner.ts';
 import type { DevicePolicy, GatewayDevice } from '../config/gateway.ts';
 import { formatIp, formatPrefix, type Prefix } from '../dataplane/packet/addr.ts';
 import { networkOf } from './link.ts';
+import type { ForwardElement } from '../gateway/port-forwards.ts';
 
 export const TABLE = 'warren';
 /** Added to the gateway mark for direct devices' packets (their replies are NATed to the WAN). */
@@ -52,6 +53,11 @@ export interface Ruleset {
   sites?: { tun: string; networks: readonly Prefix[] };
   /** Only the kill switch (what `warren down` keeps when kill_switch = "always"). */
   killSwitchOnly?: boolean;
+  /**
+   * Inbound ports (gateway/port-forwards.ts): on an exit, its WAN ports to members' overlay
+   * addresses; on an appliance, ports of its overlay address to LAN devices.
+   */
+  forwards?: { exit: readonly ForwardElement[]; home: readonly ForwardElement[] };
 }
 
 /** nft quotes names; ours are checked interface names, so this only guards against surprises. */
@@ -69,11 +75,17 @@ function set(name: string, type: string, elements: readonly string[], interval =
   return `  set ${name} { type ${type};${flags}${els} }`;
 }
 
+/** An nft map `port : address . port` of one protocol's forwards. */
+function forwardMap(name: string, list: readonly ForwardElement[], proto: 'tcp' | 'udp'): string {
+  const els = list.filter((f) => f.proto === proto).map((f) => `${f.port} : ${f.to} . ${f.toPort}`);
+  return `  map ${name} { type inet_service : ipv4_addr . inet_service;${els.length > 0 ? ` elements = { ${els.join(', ')} }` : ''} }`;
+}
+
 function devicesBy(devices: readonly GatewayDevice[], policy: DevicePolicy, by: 'mac' | 'ip', exit: string | null = null): string[] {
   return devices.filter((d) => d.policy === policy && d[by] !== null && (policy !== 'overlay' || d.exit === exit)).map((d) => d[by] as string);
 }
 
-function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
+function gatewayParts(g: GatewayRules, killSwitchOnly: boolean, forwards: readonly ForwardElement[]) {
   const lan = q(g.lan);
   const wan = q(g.wan);
   const tun = q(g.tun);
@@ -91,6 +103,7 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
     set('overlay_ip', 'ipv4_addr', devicesBy(g.devices, 'overlay', 'ip')),
     set('direct_mac', 'ether_addr', devicesBy(g.devices, 'direct', 'mac')),
     set('direct_ip', 'ipv4_addr', devicesBy(g.devices, 'direct', 'ip')),
+    ...(killSwitchOnly ? [] : [forwardMap('fwd_lan_tcp', forwards, 'tcp'), forwardMap('fwd_lan_udp', forwards, 'udp')]),
   ];
   const fallback = g.defaultPolicy === 'block' ? 'drop' : `meta mark set ${g.defaultPolicy === 'direct' ? direct : overlay}`;
   // Classify each packet from the LAN once, before routing: blocked ones go no further, the
@@ -122,10 +135,18 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean) {
   // The kill switch: everything else from the LAN — an overlay device's packet that found no
   // TUN, its IPv6, DNS-over-TLS to the WAN — is dropped, whether or not Warren runs.
   const killSwitch = `    iifname ${lan} drop`;
-  const fromMembers = killSwitchOnly ? [] : [`    iifname ${tun} oifname ${lan} ct state established,related accept`, `    iifname ${tun} oifname ${lan} drop`];
-  const dnat = g.redirectDns && !killSwitchOnly
-    ? [`    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 udp dport 53 redirect to :53`, `    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 tcp dport 53 redirect to :53`]
-    : [];
+  // Inbound ports (gateway/port-forwards.ts): what the exit forwards to this appliance's overlay
+  // address goes on to the LAN device the maps name; nothing else from members enters the LAN.
+  const fromMembers = killSwitchOnly
+    ? []
+    : [`    iifname ${tun} oifname ${lan} ct state established,related accept`, `    iifname ${tun} oifname ${lan} ct status dnat accept`, `    iifname ${tun} oifname ${lan} drop`];
+  const dnat = killSwitchOnly
+    ? []
+    : [
+        ...(g.redirectDns ? [`    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 udp dport 53 redirect to :53`, `    iifname ${lan} meta mark ${overlay} meta nfproto ipv4 tcp dport 53 redirect to :53`] : []),
+        `    iifname ${tun} ip daddr @self4 dnat ip to tcp dport map @fwd_lan_tcp`,
+        `    iifname ${tun} ip daddr @self4 dnat ip to udp dport map @fwd_lan_udp`,
+      ];
   // Direct devices keep working when only the kill switch is kept.
   // Overlay devices appear as this appliance's overlay address. SNAT to the fixed address, not
   // masquerade: masquerade forgets its connections when the TUN goes away, so a Warren restart
@@ -167,13 +188,30 @@ export function disjoint(list: readonly Prefix[]): string[] {
   return [...new Set(kept.map(formatPrefix))];
 }
 
-function exitParts(e: ExitRules) {
+function exitParts(e: ExitRules, forwards: readonly ForwardElement[]) {
   const tun = q(e.tun);
   const wan = q(e.wan);
   const v4 = disjoint(e.deny.filter((p) => p.family === 4));
   const v6 = disjoint(e.deny.filter((p) => p.family === 6));
-  const sets = [set('exit_deny4', 'ipv4_addr', v4, true), set('exit_deny6', 'ipv6_addr', v6, true)];
+  const sets = [
+    set('exit_deny4', 'ipv4_addr', v4, true),
+    set('exit_deny6', 'ipv6_addr', v6, true),
+    forwardMap('fwd_wan_tcp', forwards, 'tcp'),
+    forwardMap('fwd_wan_udp', forwards, 'udp'),
+  ];
+  // Inbound ports members hold (gateway/port-forwards.ts) lead from the WAN to their overlay
+  // addresses; from the WAN into the TUN nothing else passes but the replies of members' own
+  // connections (a host beside the exit cannot reach members' addresses through it).
+  const dnat = [`    iifname ${wan} dnat ip to tcp dport map @fwd_wan_tcp`, `    iifname ${wan} dnat ip to udp dport map @fwd_wan_udp`];
+  const inbound = [
+    `    iifname ${wan} oifname ${tun} ct state established,related accept`,
+    `    iifname ${wan} oifname ${tun} tcp flags syn tcp option maxseg size set rt mtu`,
+    `    iifname ${wan} oifname ${tun} ct status dnat accept`,
+    `    iifname ${wan} oifname ${tun} drop`,
+  ];
   const forward = [
+    // Replies of an inbound port's connections, whoever opened them from the WAN.
+    `    iifname ${tun} oifname ${wan} ct status dnat accept`,
     `    iifname ${tun} ip daddr @exit_deny4 drop`,
     `    iifname ${tun} ip6 daddr @exit_deny6 drop`,
     ...(e.blockSmtp ? [`    iifname ${tun} tcp dport 25 drop`] : []),
@@ -182,11 +220,12 @@ function exitParts(e: ExitRules) {
     ...(e.rateMbit > 0 ? [`    iifname ${tun} oifname ${wan} limit rate over ${kbytesPerSecond(e.rateMbit)} kbytes/second burst ${Math.max(16, Math.round(kbytesPerSecond(e.rateMbit) / 10))} kbytes drop`] : []),
     `    iifname ${tun} oifname ${wan} accept`,
     `    iifname ${tun} drop`,
+    ...inbound,
   ];
   // Members reach this appliance only at its overlay addresses: not its LAN or admin address.
   const input = [`    iifname ${tun} meta nfproto ipv4 ip daddr != @self4 drop`, `    iifname ${tun} meta nfproto ipv6 ip6 daddr != @self6 drop`];
   const snat = [`    iifname ${tun} oifname ${wan} masquerade`];
-  return { sets, forward, input, snat };
+  return { sets, forward, input, snat, dnat };
 }
 
 function chain(name: string, hook: string, lines: string[], type = 'filter'): string {
@@ -195,8 +234,8 @@ function chain(name: string, hook: string, lines: string[], type = 'filter'): st
 
 /** The whole `inet warren` table. */
 export function buildRuleset(r: Ruleset): string {
-  const g = r.gateway ? gatewayParts(r.gateway, r.killSwitchOnly === true) : null;
-  const e = r.exit && !r.killSwitchOnly ? exitParts(r.exit) : null;
+  const g = r.gateway ? gatewayParts(r.gateway, r.killSwitchOnly === true, r.forwards?.home ?? []) : null;
+  const e = r.exit && !r.killSwitchOnly ? exitParts(r.exit, r.forwards?.exit ?? []) : null;
   const self = r.gateway?.self ?? r.exit?.self ?? [];
   const addr = (p: Prefix) => formatPrefix(p).replace(/\/\d+$/, '');
   const body: string[] = [
@@ -206,7 +245,8 @@ export function buildRuleset(r: Ruleset): string {
     ...(e?.sets ?? []),
   ];
   if (g) body.push(chain('mangle_prerouting', 'prerouting priority mangle', g.classify));
-  if (g?.dnat.length) body.push(chain('nat_prerouting', 'prerouting priority dstnat', g.dnat, 'nat'));
+  const dnat = [...(g?.dnat ?? []), ...(e?.dnat ?? [])];
+  if (dnat.length) body.push(chain('nat_prerouting', 'prerouting priority dstnat', dnat, 'nat'));
   const sites = r.sites && r.sites.networks.length > 0 && !r.killSwitchOnly ? r.sites : null;
   if (sites) {
     body.push(set('site4', 'ipv4_addr', disjoint(sites.networks.filter((p) => p.family === 4)), true));

@@ -32,6 +32,7 @@ function network(relayEnabled: boolean, relayLimits = '') {
   const wire: { from: Name; to: string; data: Uint8Array }[] = [];
   const tun: Record<Name, Uint8Array[]> = { a: [], r: [], d: [] };
   const pex: Record<Name, { from: string; entries: PexEntry[] }[]> = { a: [], r: [], d: [] };
+  const control: Record<Name, { from: string; msg: unknown }[]> = { a: [], r: [], d: [] };
   const peerSection = (n: Name, withEndpoint: boolean) =>
     `[[peer]]\nname = "${n}"\npublic_key = "${encodeKey(publicKeyOf(keys[n]))}"\nallowed_ips = ["${OVERLAY[n]}/32"]\n${withEndpoint ? `endpoint = "${ADDR[n]}:51820"\npersistent_keepalive = 25\n` : ''}`;
   const config = (self: Name, peers: string, relay = false) => parseConfigText(`[interface]\nname = "t0"\nprivate_key = "${encodeKey(keys[self])}"\naddress = ["${OVERLAY[self]}/24"]\n[network]\nsecret = "${secret}"\n[relay]\nenabled = ${relay}\n${relay ? relayLimits : ''}${peers}`);
@@ -44,6 +45,7 @@ function network(relayEnabled: boolean, relayLimits = '') {
       now: () => clock.t,
       wallNow: () => 1_700_000_000_000 + clock.t,
       onPeerExchange: (from, entries) => pex[self].push({ from: from.name, entries }),
+      onControl: (from, msg) => control[self].push({ from: from.name, msg }),
     });
   const dev = {
     a: mk('a', peerSection('r', true) + peerSection('d', false)),
@@ -66,7 +68,7 @@ function network(relayEnabled: boolean, relayLimits = '') {
   dev.a.outbound([ipv4(OVERLAY.a, OVERLAY.r, [1])], 1);
   dev.d.outbound([ipv4(OVERLAY.d, OVERLAY.r, [2])], 1);
   pump();
-  return { dev, tun, pump, peer, clock, pex };
+  return { dev, tun, pump, peer, clock, pex, control, wire };
 }
 
 describe('relay', () => {
@@ -153,6 +155,35 @@ describe('relay', () => {
     expect(pex.a[1]!.entries.every((e) => e.endpoint === null)).toBe(true);
     // No session with D from A: nothing goes out.
     expect(dev.a.sendPeerExchange(peer('a', 'd'), [{ publicKey: d.publicKey, endpoint: null }])).toBe(false);
+  });
+});
+
+describe('control messages', () => {
+  test('a member\'s JSON reaches the other inside the session; too long or without a session it is not sent; nothing reaches the TUN', () => {
+    const { dev, pump, peer, control, tun } = network(true);
+    const tunBefore = tun.r.length;
+    expect(dev.a.sendControl(peer('a', 'r'), { t: 'port', id: 7, proto: 'tcp' })).toBe(true);
+    pump();
+    expect(control.r).toEqual([{ from: 'a', msg: { t: 'port', id: 7, proto: 'tcp' } }]);
+    expect(tun.r.length).toBe(tunBefore);
+    expect(dev.a.sendControl(peer('a', 'r'), { pad: 'x'.repeat(1100) })).toBe(false);
+    expect(dev.a.sendControl(peer('a', 'd'), { t: 'port' })).toBe(false); // no session with D
+  });
+
+  test('hostile control plaintexts (bad length, not JSON, not UTF-8, a bare number) are dropped and counted', () => {
+    const { dev, pump, peer, control } = network(true);
+    const seal = (plain: number[]) => (dev.a as unknown as { sendPlain: (p: Peer, b: Uint8Array) => boolean }).sendPlain(peer('a', 'r'), new Uint8Array(plain));
+    const before = dev.r.counters.dropMalformed;
+    const text = (s: string) => [...new TextEncoder().encode(s)];
+    seal([0x15, 0xff, 0xff, ...text('{}')]); // longer than it is
+    seal([0x15, 0, 3, ...text('{x}')]); // not JSON
+    seal([0x15, 0, 2, 0xc3, 0x28]); // not UTF-8
+    seal([0x15, 0, 1, ...text('7')]); // JSON, not an object
+    seal([0x15]); // no length
+    dev.a.flush();
+    pump();
+    expect(control.r).toEqual([]);
+    expect(dev.r.counters.dropMalformed - before).toBe(5);
   });
 });
 

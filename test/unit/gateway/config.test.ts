@@ -24,7 +24,7 @@ describe('gateway config', () => {
     const c = parseConfigText(`${BASE}[gateway]\nlan = "br-lan"\nwan = "eth0"\n`);
     expect(c.gateway).toEqual({
       lan: 'br-lan', wan: 'eth0', exit: 'auto', killSwitch: 'on', dns: { enabled: true, upstream: DEFAULT_DNS_UPSTREAM },
-      dhcpRange: null, defaultPolicy: 'overlay', devices: [], table: DEFAULT_TABLE, mark: DEFAULT_MARK,
+      dhcpRange: null, defaultPolicy: 'overlay', devices: [], table: DEFAULT_TABLE, mark: DEFAULT_MARK, portMapping: true,
     });
     expect(c.exit).toBeNull();
   });
@@ -78,6 +78,11 @@ describe('exit config', () => {
     expect(c.exit?.blockSmtp).toBe(true);
     expect(c.exit?.deny).toHaveLength(1);
     expect(c.exit?.rateMbit).toBe(50);
+    expect(c.exit?.forwardPorts).toEqual({ first: 1024, last: 65_535 });
+    expect(c.exit?.forwardsPerMember).toBe(16);
+    const d = parseConfigText(`${BASE}[exit]\nenabled = true\naccept_risk = true\nwan = "eth0"\nforward_ports = "40000-40999"\nforwards_per_member = 2\n`);
+    expect(d.exit?.forwardPorts).toEqual({ first: 40_000, last: 40_999 });
+    expect(d.exit?.forwardsPerMember).toBe(2);
   });
 
   test('not enabled: no exit', () => {
@@ -88,6 +93,11 @@ describe('exit config', () => {
     ['no wan', '[exit]\nenabled = true\naccept_risk = true\n', 'exit.wan'],
     ['bad deny', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\ndeny = ["everything"]\n', 'exit.deny[0]'],
     ['negative rate', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\nrate_mbit = -1\n', 'exit.rate_mbit'],
+    ['privileged forward ports', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\nforward_ports = "22-2000"\n', 'exit.forward_ports'],
+    ['a backwards range', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\nforward_ports = "50000-40000"\n', 'exit.forward_ports'],
+    ['not a range', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\nforward_ports = "lots"\n', 'exit.forward_ports'],
+    ['too many per member', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\nforwards_per_member = 5000\n', 'exit.forwards_per_member'],
+    ['port mapping not a boolean', '[gateway]\nlan = "l"\nwan = "w"\nport_mapping = "yes"\n', 'gateway.port_mapping'],
   ])('%s is refused naming the field', (_what, section, field) => {
     expect(fieldOf(BASE + section)).toBe(field);
   });

@@ -52,6 +52,8 @@ describe('gateway ruleset', () => {
     expect(chainOf(text, 'nat_prerouting')).toEqual([
       'iifname "br-lan" meta mark 0x5741 meta nfproto ipv4 udp dport 53 redirect to :53',
       'iifname "br-lan" meta mark 0x5741 meta nfproto ipv4 tcp dport 53 redirect to :53',
+      'iifname "warren0" ip daddr @self4 dnat ip to tcp dport map @fwd_lan_tcp',
+      'iifname "warren0" ip daddr @self4 dnat ip to udp dport map @fwd_lan_udp',
     ]);
     expect(chainOf(text, 'filter_output')).toContain('oifname "eth0" meta l4proto { tcp, udp } th dport 53 drop');
     expect(chainOf(text, 'filter_output')).toContain('oifname "eth0" meta nfproto ipv4 ip saddr @self4 drop');
@@ -121,14 +123,38 @@ describe('exit ruleset', () => {
   test('members reach the WAN only, not the denied networks, not SMTP, not the exit itself', () => {
     const f = chainOf(text, 'filter_forward');
     expect(f).toEqual([
+      'iifname "warren0" oifname "eth0" ct status dnat accept',
       'iifname "warren0" ip daddr @exit_deny4 drop',
       'iifname "warren0" ip6 daddr @exit_deny6 drop',
       'iifname "warren0" tcp dport 25 drop',
       'iifname "warren0" oifname "eth0" accept',
       'iifname "warren0" drop',
+      // From the WAN into the TUN: replies, and the inbound ports members hold; nothing else.
+      'iifname "eth0" oifname "warren0" ct state established,related accept',
+      'iifname "eth0" oifname "warren0" tcp flags syn tcp option maxseg size set rt mtu',
+      'iifname "eth0" oifname "warren0" ct status dnat accept',
+      'iifname "eth0" oifname "warren0" drop',
     ]);
     expect(chainOf(text, 'filter_input')).toContain('iifname "warren0" meta nfproto ipv4 ip daddr != @self4 drop');
     expect(chainOf(text, 'nat_postrouting')).toEqual(['iifname "warren0" oifname "eth0" masquerade']);
+  });
+
+  test('inbound ports: the exit maps its WAN ports to members, the appliance its overlay ports to LAN devices', () => {
+    const forwards = {
+      exit: [{ proto: 'tcp' as const, port: 51413, to: '100.80.0.1', toPort: 4000 }, { proto: 'udp' as const, port: 51413, to: '100.80.0.1', toPort: 4001 }],
+      home: [{ proto: 'tcp' as const, port: 4000, to: '192.168.1.10', toPort: 51413 }],
+    };
+    const both = buildRuleset({ gateway: GW, exit: EXIT, forwards });
+    expect(both).toContain('map fwd_wan_tcp { type inet_service : ipv4_addr . inet_service; elements = { 51413 : 100.80.0.1 . 4000 } }');
+    expect(both).toContain('map fwd_wan_udp { type inet_service : ipv4_addr . inet_service; elements = { 51413 : 100.80.0.1 . 4001 } }');
+    expect(both).toContain('map fwd_lan_tcp { type inet_service : ipv4_addr . inet_service; elements = { 4000 : 192.168.1.10 . 51413 } }');
+    expect(both).toContain('map fwd_lan_udp { type inet_service : ipv4_addr . inet_service; }');
+    expect(chainOf(both, 'nat_prerouting')).toContain('iifname "eth0" dnat ip to tcp dport map @fwd_wan_tcp');
+    // The appliance lets members into its LAN only where it forwarded them.
+    const f = chainOf(both, 'filter_forward');
+    expect(f.indexOf('iifname "warren0" oifname "br-lan" ct status dnat accept')).toBe(f.indexOf('iifname "warren0" oifname "br-lan" drop') - 1);
+    // A kept kill switch has no forwards.
+    expect(buildRuleset({ gateway: GW, exit: EXIT, forwards, killSwitchOnly: true })).not.toContain('fwd_');
   });
 
   test('a rate cap becomes a limit in kbytes/s', () => {
