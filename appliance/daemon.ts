@@ -2,6 +2,7 @@
 // socket, and takes it all down again on SIGTERM/SIGINT. Closing the TUN removes the
 // interface, and with it the addresses and routes Warren added.
 
+import { readFileSync } from 'node:fs';
 import type { Config } from './config/schema.ts';
 import { decodeKey, encodeKey } from './config/schema.ts';
 import { Device, pexEntriesFor } from './device.ts';
@@ -89,6 +90,8 @@ function buildStatus(d: {
     exitOffered: config.exit !== null,
     /** Inbound ports: what this exit holds for members, what this appliance's devices hold. */
     ports: d.ports,
+    /** The kernel's connection tracking, which every flow through a gateway or exit costs an entry of. */
+    conntrack: config.gateway || config.exit ? conntrackFigures() : null,
     /** Where members see this node (peer exchange): its public endpoints, as they reflect them. */
     reflected: [...new Set([...reflected.values()].map(formatEndpoint))],
     peers: dev.peers.map((p) => ({
@@ -108,6 +111,19 @@ function buildStatus(d: {
       ...p.quality.figures(performance.timeOrigin + performance.now()),
     })),
   };
+}
+
+/**
+ * Entries in this namespace's connection tracking table and the kernel's limit (shared by all
+ * namespaces; only the host can raise it: net.netfilter.nf_conntrack_max). null where unreadable.
+ */
+function conntrackFigures(): { count: number; max: number } | null {
+  try {
+    const read = (f: string) => Number(readFileSync(`/proc/sys/net/netfilter/${f}`, 'utf8').trim());
+    return { count: read('nf_conntrack_count'), max: read('nf_conntrack_max') };
+  } catch {
+    return null;
+  }
 }
 
 /** Where members see this node (peer exchange reflects it), by member: published in the record. */

@@ -1,0 +1,86 @@
+// Many flows through one exit (issue "Made for sharing"): a LAN client behind Warren holds 5,000
+// TCP connections open to a server on the "internet" while a UDP stream runs beside them; every
+// connection echoes before and after a hold, the UDP stream arrives, and the exit's memory and
+// connection-tracking figures are reported. Topology: lib/gateway-lab.ts.
+
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { join } from 'node:path';
+import { Lab, REPO_ROOT, waitFor } from './lib/netns.ts';
+import type { WarrenNode } from './lib/warren.ts';
+import { ADDR, buildGatewayLab, curlFrom, startExit, startHome, type GatewayLab } from './lib/gateway-lab.ts';
+
+const BUN = join(REPO_ROOT, 'node_modules/.bin/bun');
+const FLOWS = join(REPO_ROOT, 'test/netns/fixtures/many-flows.ts');
+const N = 5000;
+
+let lab: Lab;
+let g: GatewayLab;
+let home: WarrenNode;
+let exit: WarrenNode;
+
+beforeAll(async () => {
+  lab = await Lab.create('flows');
+  g = await buildGatewayLab(lab);
+  exit = await startExit(lab, g);
+  home = await startHome(lab, g);
+  await waitFor('the client reaches the web through the exit', () => curlFrom(lab, g.ns.client, `http://${ADDR.web}/`).then((b) => b ?? undefined), { timeoutMs: 30_000, intervalMs: 250 });
+}, 120_000);
+
+afterAll(async () => {
+  await lab?.cleanup();
+});
+
+const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+
+test(`${N} concurrent TCP connections and a UDP stream pass through one exit at once`, async () => {
+  const server = lab.spawn(g.ns.inet, ['bash', '-c', `ulimit -n "$(ulimit -Hn)" && exec ${BUN} ${FLOWS} serve ${ADDR.web}:9000`], { log: 'flows-server' });
+  const udpServer = lab.spawn(g.ns.inet, ['iperf3', '-s', '-B', ADDR.web, '-p', '5210'], { log: 'iperf3-udp-server' });
+  await waitFor('the flows server', async () => server.logTail(5).includes('ready'), { timeoutMs: 15_000, intervalMs: 100 });
+  await waitFor('iperf3 server', async () => (await lab.exec(g.ns.inet, ['ss', '-Hltn', 'sport = :5210'])).stdout.trim() !== '', { timeoutMs: 10_000, intervalMs: 100 });
+  const before = await exit.status();
+
+  const udp = lab.exec(g.ns.client, ['iperf3', '-c', ADDR.web, '-p', '5210', '-u', '-b', '50M', '-l', '1200', '-t', '20', '-J'], { check: false, timeoutMs: 60_000 });
+  const flows = lab.exec(g.ns.client, ['bash', '-c', `ulimit -n "$(ulimit -Hn)" && exec ${BUN} ${FLOWS} open ${ADDR.web}:9000 ${N} 8`], { check: false, timeoutMs: 120_000 });
+  // While they are all open: the server's count, the exit's tracked connections and memory.
+  let peak = { open: 0, exitConntrack: 0, exitRss: 0, homeRss: 0 };
+  const sampler = (async () => {
+    for (let i = 0; i < 60; i++) {
+      await Bun.sleep(500);
+      const line = server.logTail(3).trim().split('\n').at(-1) ?? '';
+      const open = line.startsWith('{') ? (JSON.parse(line) as { open: number }).open : 0;
+      const e = await exit.status().catch(() => null);
+      const h = await home.status().catch(() => null);
+      const ct = (e?.conntrack as { count: number } | null)?.count ?? 0;
+      peak = {
+        open: Math.max(peak.open, open),
+        exitConntrack: Math.max(peak.exitConntrack, ct),
+        exitRss: Math.max(peak.exitRss, (e?.rssBytes as number) ?? 0),
+        homeRss: Math.max(peak.homeRss, (h?.rssBytes as number) ?? 0),
+      };
+      if (peak.open >= N && i > 20) break;
+    }
+  })();
+  const f = await flows;
+  await sampler;
+  const u = await udp;
+  await lab.kill(server);
+  await lab.kill(udpServer);
+
+  const result = JSON.parse(f.stdout.trim().split('\n').at(-1) ?? '{}') as { opened: number; echoed: number; echoedAfterHold: number; failed: number; openMs: number };
+  const sum = (JSON.parse(u.stdout) as { end: { sum: { bits_per_second: number; lost_percent: number; packets: number } } }).end.sum;
+  const ct = before.conntrack as { count: number; max: number } | null;
+  console.log(
+    `${result.opened} connections opened in ${(result.openMs / 1000).toFixed(1)} s, ${result.echoed} echoed, ${result.echoedAfterHold} after an 8 s hold, ${result.failed} failed; ` +
+      `the server saw up to ${peak.open} open at once; UDP beside them: ${(sum.bits_per_second / 1e6).toFixed(1)} Mbit/s, ${sum.lost_percent.toFixed(2)} % lost of ${sum.packets}; ` +
+      `exit: up to ${peak.exitConntrack} tracked connections (kernel limit ${ct?.max ?? '?'}), RSS ${mb(before.rssBytes as number)} → up to ${mb(peak.exitRss)} MB; home RSS up to ${mb(peak.homeRss)} MB`,
+  );
+  expect(result.opened).toBe(N);
+  expect(result.echoed).toBe(N);
+  expect(result.echoedAfterHold).toBe(N);
+  expect(peak.open).toBeGreaterThanOrEqual(N);
+  expect(peak.exitConntrack).toBeGreaterThanOrEqual(N); // the exit tracked them all at once
+  expect(sum.bits_per_second).toBeGreaterThan(40e6);
+  expect(sum.lost_percent).toBeLessThan(5);
+  // Warren's own state does not grow with flows (they are the kernel's): no blow-up.
+  expect(peak.exitRss - (before.rssBytes as number)).toBeLessThan(64 * 1048576);
+}, 180_000);
