@@ -18,6 +18,7 @@
 // Reads validate everything once: a corrupted or hand-edited file gives a SettingsError naming
 // the field. Merging (applySettings) is a pure function of a parsed Config.
 
+import { DEFAULT_MEMBER_CONNECTIONS } from '../config/gateway.ts';
 import { DEFAULT_FORWARD_PORTS, DEFAULT_FORWARDS_PER_MEMBER } from '../gateway/port-forwards.ts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -224,7 +225,7 @@ export function saveSettings(path: string, s: Settings): void {
 /** The [exit] section an offer turns on: the config's own when it has one, else out of the gateway's WAN. */
 export function exitSectionFor(config: Config): ExitConfig | null {
   if (config.exit) return { ...config.exit, deny: [...config.exit.deny] };
-  if (config.gateway) return { wan: config.gateway.wan, blockSmtp: true, deny: [], rateMbit: 0, forwardPorts: { ...DEFAULT_FORWARD_PORTS }, forwardsPerMember: DEFAULT_FORWARDS_PER_MEMBER };
+  if (config.gateway) return { wan: config.gateway.wan, blockSmtp: true, deny: [], rateMbit: 0, forwardPorts: { ...DEFAULT_FORWARD_PORTS }, forwardsPerMember: DEFAULT_FORWARDS_PER_MEMBER, memberRateMbit: 0, memberConnections: DEFAULT_MEMBER_CONNECTIONS };
   return null;
 }
 

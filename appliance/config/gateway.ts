@@ -57,11 +57,16 @@ export interface ExitConfig {
   forwardPorts: { first: number; last: number };
   /** At most this many inbound ports per member. */
   forwardsPerMember: number;
+  /** Fair sharing: each member's own cap, each way, in Mbit/s (0 = none), and its open connections (0 = none). */
+  memberRateMbit: number;
+  memberConnections: number;
 }
 
 /** Quad9: filtering-free, no-logging resolvers, asked through the exit (production default). */
 export const DEFAULT_DNS_UPSTREAM = ['9.9.9.9', '149.112.112.112'];
 export const DEFAULT_TABLE = 5741;
+/** Open connections one member may have through an exit: far above a browser's or a torrent client's. */
+export const DEFAULT_MEMBER_CONNECTIONS = 8192;
 export const DEFAULT_MARK = 0x5741;
 /** Never reachable through an exit: loopback, link-local, multicast, the overlay itself. */
 export const ALWAYS_DENIED = ['127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '100.64.0.0/10', '::1/128', 'fe80::/10', 'ff00::/8'];
@@ -148,7 +153,7 @@ export function parseGateway(raw: unknown, tunName: string): GatewayConfig {
 
 export function parseExit(raw: unknown): ExitConfig | null {
   const e = table(raw, 'exit');
-  rejectUnknown(e, 'exit', ['enabled', 'accept_risk', 'wan', 'block_smtp', 'deny', 'rate_mbit', 'forward_ports', 'forwards_per_member']);
+  rejectUnknown(e, 'exit', ['enabled', 'accept_risk', 'wan', 'block_smtp', 'deny', 'rate_mbit', 'forward_ports', 'forwards_per_member', 'member_rate_mbit', 'member_connections']);
   if (e.enabled !== undefined && typeof e.enabled !== 'boolean') throw new ConfigError('exit.enabled', 'expected true or false');
   if (e.enabled !== true) return null;
   if (e.accept_risk !== true) {
@@ -172,6 +177,8 @@ export function parseExit(raw: unknown): ExitConfig | null {
     rateMbit: int(e, 'rate_mbit', 'exit', 0, 0, 100_000),
     forwardPorts,
     forwardsPerMember: int(e, 'forwards_per_member', 'exit', DEFAULT_FORWARDS_PER_MEMBER, 0, 1024),
+    memberRateMbit: int(e, 'member_rate_mbit', 'exit', 0, 0, 100_000),
+    memberConnections: int(e, 'member_connections', 'exit', DEFAULT_MEMBER_CONNECTIONS, 0, 1_000_000),
   };
 }
 

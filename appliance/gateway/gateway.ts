@@ -64,6 +64,8 @@ export function rulesetFor(config: Config, interfaces: ReturnType<typeof network
           deny: [...alwaysDenied(), ...PRIVATE_RANGES.map((r) => parsePrefix(r)!), ...ownSubnets(tun, interfaces), ...e.deny],
           blockSmtp: e.blockSmtp,
           rateMbit: e.rateMbit,
+          memberRateMbit: e.memberRateMbit,
+          memberConnections: e.memberConnections,
         }
       : null,
     sites: config.interface.advertise.length > 0 ? { tun, networks: config.interface.advertise } : undefined,

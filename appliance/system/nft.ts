@@ -44,6 +44,9 @@ export interface ExitRules {
   deny: readonly Prefix[];
   blockSmtp: boolean;
   rateMbit: number;
+  /** Each member's cap each way (Mbit/s) and on its open connections; 0 = none. */
+  memberRateMbit?: number;
+  memberConnections?: number;
 }
 
 export interface Ruleset {
@@ -199,17 +202,30 @@ function exitParts(e: ExitRules, forwards: readonly ForwardElement[]) {
     forwardMap('fwd_wan_tcp', forwards, 'tcp'),
     forwardMap('fwd_wan_udp', forwards, 'udp'),
   ];
+  // Fair sharing: each member (by its overlay address, before NAT) has its own policer each way
+  // and a cap on its open connections; what one member takes, the others still have.
+  const rate = e.memberRateMbit ?? 0;
+  const conns = e.memberConnections ?? 0;
+  const perMember = (dir: 'saddr' | 'daddr') => `update @member_${dir === 'saddr' ? 'up' : 'down'} { ip ${dir} limit rate over ${kbytesPerSecond(rate)} kbytes/second burst ${Math.max(16, Math.round(kbytesPerSecond(rate) / 10))} kbytes } drop`;
+  if (rate > 0) sets.push('  set member_up { type ipv4_addr; flags dynamic,timeout; timeout 60s; size 65536; }', '  set member_down { type ipv4_addr; flags dynamic,timeout; timeout 60s; size 65536; }');
+  if (conns > 0) sets.push('  set member_conns { type ipv4_addr; flags dynamic; size 65536; }');
+  const fair = [
+    ...(rate > 0 ? [`    iifname ${tun} oifname ${wan} ${perMember('saddr')}`] : []),
+    ...(conns > 0 ? [`    iifname ${tun} oifname ${wan} ct state new add @member_conns { ip saddr ct count over ${conns} } drop`] : []),
+  ];
   // Inbound ports members hold (gateway/port-forwards.ts) lead from the WAN to their overlay
   // addresses; from the WAN into the TUN nothing else passes but the replies of members' own
   // connections (a host beside the exit cannot reach members' addresses through it).
   const dnat = [`    iifname ${wan} dnat ip to tcp dport map @fwd_wan_tcp`, `    iifname ${wan} dnat ip to udp dport map @fwd_wan_udp`];
   const inbound = [
+    ...(rate > 0 ? [`    iifname ${wan} oifname ${tun} ${perMember('daddr')}`] : []),
     `    iifname ${wan} oifname ${tun} ct state established,related accept`,
     `    iifname ${wan} oifname ${tun} tcp flags syn tcp option maxseg size set rt mtu`,
     `    iifname ${wan} oifname ${tun} ct status dnat accept`,
     `    iifname ${wan} oifname ${tun} drop`,
   ];
   const forward = [
+    ...fair,
     // Replies of an inbound port's connections, whoever opened them from the WAN.
     `    iifname ${tun} oifname ${wan} ct status dnat accept`,
     `    iifname ${tun} ip daddr @exit_deny4 drop`,

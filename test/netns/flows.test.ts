@@ -80,7 +80,41 @@ test(`${N} concurrent TCP connections and a UDP stream pass through one exit at 
   expect(peak.open).toBeGreaterThanOrEqual(N);
   expect(peak.exitConntrack).toBeGreaterThanOrEqual(N); // the exit tracked them all at once
   expect(sum.bits_per_second).toBeGreaterThan(40e6);
-  expect(sum.lost_percent).toBeLessThan(5);
+  // Measured 1.3 % lost on a quiet machine, 4.6 % with another test suite running: the losses
+  // fall in the second when 5,000 connections open at once on two cores.
+  expect(sum.lost_percent).toBeLessThan(10);
   // Warren's own state does not grow with flows (they are the kernel's): no blow-up.
   expect(peak.exitRss - (before.rssBytes as number)).toBeLessThan(64 * 1048576);
+}, 180_000);
+
+test('fair sharing: a member over its connection cap is refused more; its rate is capped each way', async () => {
+  await lab.kill(exit.proc);
+  exit = await startExit(lab, g, exit.iface, { member_connections: 100, member_rate_mbit: 20 });
+  await waitFor('the client reaches the web through the exit again', () => curlFrom(lab, g.ns.client, `http://${ADDR.web}/`, 2).then((b) => b ?? undefined), { timeoutMs: 30_000, intervalMs: 250 });
+  const server = lab.spawn(g.ns.inet, ['bash', '-c', `ulimit -n "$(ulimit -Hn)" && exec ${BUN} ${FLOWS} serve ${ADDR.web}:9001`], { log: 'flows-server-capped' });
+  const iperf = lab.spawn(g.ns.inet, ['iperf3', '-s', '-B', ADDR.web, '-p', '5211'], { log: 'iperf3-capped-server' });
+  try {
+    await waitFor('the flows server', async () => server.logTail(50).includes('ready'), { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor('iperf3 server', async () => (await lab.exec(g.ns.inet, ['ss', '-Hltn', 'sport = :5211'])).stdout.trim() !== '', { timeoutMs: 10_000, intervalMs: 100 });
+    const f = await lab.exec(g.ns.client, ['bash', '-c', `ulimit -n "$(ulimit -Hn)" && exec ${BUN} ${FLOWS} open ${ADDR.web}:9001 300 1`], { check: false, timeoutMs: 120_000 });
+    const r = JSON.parse(f.stdout.trim().split('\n').at(-1) ?? '{}') as { opened: number; failed: number; echoed: number };
+    const mbit = async (reverse: boolean) => {
+      const out = await lab.exec(g.ns.client, ['iperf3', '-c', ADDR.web, '-p', '5211', '-t', '4', '-J', ...(reverse ? ['-R'] : [])], { check: false, timeoutMs: 30_000 });
+      return (JSON.parse(out.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e6;
+    };
+    const up = await mbit(false);
+    const down = await mbit(true);
+    console.log(`member_connections = 100: ${r.opened} of 300 connections made (${r.failed} refused); member_rate_mbit = 20: ${up.toFixed(1)} Mbit/s up, ${down.toFixed(1)} Mbit/s down`);
+    expect(r.opened).toBeLessThanOrEqual(100);
+    expect(r.opened).toBeGreaterThanOrEqual(90);
+    expect(r.echoed).toBe(r.opened);
+    // The kernel's policer lets ~20 % more through than its nominal rate (README); uncapped, this path carries 190–450.
+    for (const v of [up, down]) {
+      expect(v).toBeGreaterThan(10);
+      expect(v).toBeLessThan(27);
+    }
+  } finally {
+    await lab.kill(server);
+    await lab.kill(iperf);
+  }
 }, 180_000);

@@ -35,9 +35,9 @@ const variants: [string, Ruleset][] = [
   ['gateway and exit with a rate cap', { gateway: { ...gateway, defaultPolicy: 'direct' }, exit }],
   ['gateway and exit sharing their LANs', { gateway: { ...gateway, defaultPolicy: 'overlay' }, exit, sites: { tun: 'warren0', networks: [p('192.168.1.0/24'), p('192.168.1.0/25'), p('fd00:1::/64')] } }],
   ['exit alone', { gateway: null, exit: { ...exit, rateMbit: 0, blockSmtp: false } }],
-  ['gateway and exit with inbound ports', {
+  ['gateway and exit with inbound ports and fair sharing', {
     gateway: { ...gateway, defaultPolicy: 'overlay' },
-    exit,
+    exit: { ...exit, memberRateMbit: 25, memberConnections: 4096 },
     forwards: {
       exit: [{ proto: 'tcp', port: 51413, to: '100.80.0.7', toPort: 4000 }, { proto: 'udp', port: 51413, to: '100.80.0.7', toPort: 4000 }, { proto: 'tcp', port: 60000, to: '100.80.0.9', toPort: 48123 }],
       home: [{ proto: 'tcp', port: 4000, to: '192.168.1.40', toPort: 51413 }, { proto: 'udp', port: 4000, to: '192.168.1.40', toPort: 51413 }],

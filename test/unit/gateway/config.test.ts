@@ -83,6 +83,8 @@ describe('exit config', () => {
     const d = parseConfigText(`${BASE}[exit]\nenabled = true\naccept_risk = true\nwan = "eth0"\nforward_ports = "40000-40999"\nforwards_per_member = 2\n`);
     expect(d.exit?.forwardPorts).toEqual({ first: 40_000, last: 40_999 });
     expect(d.exit?.forwardsPerMember).toBe(2);
+    expect(c.exit?.memberConnections).toBe(8192);
+    expect(c.exit?.memberRateMbit).toBe(0);
   });
 
   test('not enabled: no exit', () => {

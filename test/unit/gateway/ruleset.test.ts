@@ -157,6 +157,17 @@ describe('exit ruleset', () => {
     expect(buildRuleset({ gateway: GW, exit: EXIT, forwards, killSwitchOnly: true })).not.toContain('fwd_');
   });
 
+  test('fair sharing: each member has its own policer each way (by overlay address, before NAT) and a cap on open connections', () => {
+    const t = buildRuleset({ gateway: null, exit: { ...EXIT, memberRateMbit: 8, memberConnections: 500 } });
+    const f = chainOf(t, 'filter_forward');
+    expect(f[0]).toBe('iifname "warren0" oifname "eth0" update @member_up { ip saddr limit rate over 977 kbytes/second burst 98 kbytes } drop');
+    expect(f[1]).toBe('iifname "warren0" oifname "eth0" ct state new add @member_conns { ip saddr ct count over 500 } drop');
+    expect(f).toContain('iifname "eth0" oifname "warren0" update @member_down { ip daddr limit rate over 977 kbytes/second burst 98 kbytes } drop');
+    expect(f.indexOf('iifname "eth0" oifname "warren0" update @member_down { ip daddr limit rate over 977 kbytes/second burst 98 kbytes } drop')).toBeLessThan(f.indexOf('iifname "eth0" oifname "warren0" ct state established,related accept'));
+    expect(t).toContain('set member_conns { type ipv4_addr; flags dynamic; size 65536; }');
+    expect(buildRuleset({ gateway: null, exit: EXIT })).not.toContain('member_');
+  });
+
   test('a rate cap becomes a limit in kbytes/s', () => {
     expect(buildRuleset({ gateway: null, exit: { ...EXIT, rateMbit: 8 } })).toContain('limit rate over 977 kbytes/second burst 98 kbytes drop');
   });
