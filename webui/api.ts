@@ -16,6 +16,7 @@ export type {
   ExitOffer,
   Health,
   Hops,
+  InboundPort,
   KillSwitch,
   LanDevice,
   Member,

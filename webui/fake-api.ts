@@ -11,6 +11,7 @@ import {
   type AdminStatus,
   type DeviceSettings,
   type ExitOffer,
+  type InboundPort,
   type LanDevice,
   type Member,
   type NetworkInfo,
@@ -117,6 +118,12 @@ export class FakeAdminApi implements AdminApi {
 
   async devices(): Promise<LanDevice[]> {
     return this.deviceList.map((d) => ({ ...d }));
+  }
+
+  /** A made-up torrent client's port through the exit (the fake has no NAT-PMP). */
+  async ports(): Promise<{ devices: InboundPort[]; asExit: InboundPort[] }> {
+    const d = this.deviceList.find((x) => x.policy === 'overlay');
+    return { devices: d ? [{ proto: 'tcp', external: '203.0.113.20:51413', to: `${d.ip}:51413`, expiresInSeconds: 3600 }] : [], asExit: [] };
   }
 
   async setDevicePolicy(mac: string, settings: DeviceSettings): Promise<LanDevice> {

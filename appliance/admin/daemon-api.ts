@@ -26,6 +26,7 @@ import {
   type AdminStatus,
   type DeviceSettings,
   type ExitOffer,
+  type InboundPort,
   type LanDevice,
   type NetworkInfo,
   type PrivacySettings,
@@ -53,7 +54,7 @@ import {
   validatePrivacy,
   type Settings,
 } from './settings.ts';
-import { adminPeers, adminStatus, type DaemonStatus } from './status-view.ts';
+import { adminPeers, adminPorts, adminStatus, type DaemonStatus } from './status-view.ts';
 import { formatSupportBundle } from './support-bundle.ts';
 
 export type { DaemonPeerStatus, DaemonStatus } from './status-view.ts';
@@ -125,6 +126,10 @@ export class DaemonAdminApi implements AdminApi {
 
   async status(): Promise<AdminStatus> {
     return adminStatus(this.deps.status(), () => ({ interfaceName: this.config()?.interface.name ?? '', publicKey: this.net.ownKey() ?? '' }));
+  }
+
+  async ports(): Promise<{ devices: InboundPort[]; asExit: InboundPort[] }> {
+    return adminPorts(this.deps.status());
   }
 
   async peers(): Promise<AdminPeer[]> {

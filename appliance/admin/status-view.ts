@@ -1,7 +1,7 @@
 // The daemon's status object (the control socket's /status, built in appliance/daemon.ts) as the
 // admin shows it: totals, who is online, the exit in use and the health lights. Pure.
 
-import type { AdminPeer, AdminStatus } from '../control/admin-types.ts';
+import type { AdminPeer, AdminStatus, InboundPort } from '../control/admin-types.ts';
 
 /** A peer is online while its last handshake is younger than Reject-After-Time (WireGuard whitepaper §6.1): older keys carry nothing. */
 export const ONLINE_SECONDS = 180;
@@ -32,6 +32,11 @@ export interface DaemonStatus {
   peers: readonly DaemonPeerStatus[];
   /** null: not a gateway (no [gateway] section). */
   gateway: { exit: { name: string; publicKey: string } | null; dns: boolean; killSwitch: string } | null;
+  /** Inbound ports (gateway/port-service.ts); absent or null on an appliance with neither role. */
+  ports?: {
+    home: readonly { client: string; proto: 'tcp' | 'udp'; internal: number; external: number; exitAddress: string | null; expiresInSeconds: number }[];
+    exit: readonly { proto: 'tcp' | 'udp'; external: number; memberAddr: string; inner: number; expiresInSeconds: number }[];
+  } | null;
 }
 
 const online = (p: DaemonPeerStatus) => p.lastHandshakeSecondsAgo !== null && p.lastHandshakeSecondsAgo < ONLINE_SECONDS;
@@ -75,4 +80,12 @@ export function adminPeers(s: DaemonStatus | null): AdminPeer[] {
     path: p.path ?? 'direct',
     lastHandshakeSecondsAgo: p.lastHandshakeSecondsAgo,
   }));
+}
+
+export function adminPorts(s: DaemonStatus | null): { devices: InboundPort[]; asExit: InboundPort[] } {
+  const p = s?.ports;
+  return {
+    devices: (p?.home ?? []).map((m) => ({ proto: m.proto, external: `${m.exitAddress ?? 'exit'}:${m.external}`, to: `${m.client}:${m.internal}`, expiresInSeconds: m.expiresInSeconds })),
+    asExit: (p?.exit ?? []).map((l) => ({ proto: l.proto, external: String(l.external), to: `${l.memberAddr}:${l.inner}`, expiresInSeconds: l.expiresInSeconds })),
+  };
 }

@@ -73,6 +73,16 @@ export interface LanDevice {
   exit: ExitChoice;
 }
 
+/** An inbound port a LAN device holds (NAT-PMP), or one this exit holds for a member. */
+export interface InboundPort {
+  proto: 'tcp' | 'udp';
+  /** The exit's public address and port the internet connects to. */
+  external: string;
+  /** Where it leads: a LAN device's address and port (this appliance's), or a member's overlay address (this exit's). */
+  to: string;
+  expiresInSeconds: number;
+}
+
 export interface DeviceSettings {
   policy: DevicePolicy;
   exit: ExitChoice;
@@ -130,6 +140,8 @@ export interface AdminApi {
   peers(): Promise<AdminPeer[]>;
 
   devices(): Promise<LanDevice[]>;
+  /** Inbound ports: the LAN devices' (through their exit), and those this appliance holds as an exit for members. */
+  ports(): Promise<{ devices: InboundPort[]; asExit: InboundPort[] }>;
   setDevicePolicy(mac: string, settings: DeviceSettings): Promise<LanDevice>;
 
   network(): Promise<NetworkInfo>;

@@ -16,8 +16,8 @@ export function devicesRoutes(deps: AdminDeps) {
     .get(
       '/devices',
       async ({ request }) => {
-        const [devices, peers] = await Promise.all([deps.api.devices(), deps.api.peers()]);
-        return htmlResponse(devicesPage(signedIn(deps, request).csrf, devices, peers));
+        const [devices, peers, ports] = await Promise.all([deps.api.devices(), deps.api.peers(), deps.api.ports()]);
+        return htmlResponse(devicesPage(signedIn(deps, request).csrf, devices, peers, ports));
       },
       { query: NoQuery },
     )

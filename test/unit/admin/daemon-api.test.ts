@@ -326,6 +326,22 @@ describe('status, peers and logs', () => {
     expect(peers[2]).toMatchObject({ name: HOSTILE, lastHandshakeSecondsAgo: null, rttMs: null });
   });
 
+  test('ports: the devices\' ports at the exit\'s address, the ports held as an exit at members\' overlay addresses; none without the figure', async () => {
+    r.status.current = {
+      ...status,
+      ports: {
+        home: [{ client: '192.168.1.10', proto: 'tcp', internal: 8080, external: 51413, exitAddress: '203.0.113.20', expiresInSeconds: 3599 }],
+        exit: [{ proto: 'udp', external: 6881, memberAddr: '100.80.0.7', inner: 4000, expiresInSeconds: 12 }],
+      },
+    };
+    expect(await r.api.ports()).toEqual({
+      devices: [{ proto: 'tcp', external: '203.0.113.20:51413', to: '192.168.1.10:8080', expiresInSeconds: 3599 }],
+      asExit: [{ proto: 'udp', external: '6881', to: '100.80.0.7:4000', expiresInSeconds: 12 }],
+    });
+    r.status.current = status;
+    expect(await r.api.ports()).toEqual({ devices: [], asExit: [] });
+  });
+
   test('logs: the most recent lines, oldest first', async () => {
     for (let i = 0; i < 10; i++) r.ring.push(`line ${i}`);
     expect(await r.api.logs(3)).toEqual(['line 7', 'line 8', 'line 9']);

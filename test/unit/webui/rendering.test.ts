@@ -80,6 +80,13 @@ describe('escaping', () => {
     }
   });
 
+  test('the devices page lists the inbound ports devices hold (public port, device, lease)', async () => {
+    const body = await (await owner.get('/devices')).text();
+    expect(body).toContain('Inbound ports');
+    expect(body).toContain('<code>203.0.113.20:51413</code>');
+    expect(body).toMatch(/Lease ends in/);
+  });
+
   test('the log shows hostile lines as text', async () => {
     const body = await record('GET /diagnostics', await owner.get('/diagnostics'));
     expect(body).toContain('peer &lt;script&gt;alert(1)&lt;/script&gt; handshake timed out');
