@@ -26,7 +26,9 @@ export function exitOfferForm(offer: ExitOffer, message: Html | null = null): Ht
     <strong>Read this first.</strong> As an exit, this appliance sends other members’ internet traffic out through
     your connection: websites, your provider and the authorities will see <em>your</em> address for whatever
     they do. Depending on your country and your contract with your provider you may be held responsible for
-    it. Offer an exit only to people you trust.
+    it. Relaying or being an exit does not make anything lawful that was not — file sharing of works you
+    have no right to share included. Warren keeps no log of members’ destinations, so it cannot show what
+    they were either. Offer an exit only to people you trust.
   </div>
   <label class="check"><input type="checkbox" name="acceptRisk" value="on"${offer.acceptRisk ? ' checked' : ''}> I understand that other members’ traffic will leave from my address, and I accept the risk.</label>
   <label class="check"><input type="checkbox" name="enabled" value="on"${offer.enabled ? ' checked' : ''}> Offer this home as an exit</label>
