@@ -26,14 +26,16 @@ import { Membership } from './network/membership.ts';
 import { formatIp, parseEndpoint, parsePrefix, type Endpoint, type Prefix } from './dataplane/packet/addr.ts';
 import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
-import { GatewayController, ownSubnets } from './gateway/gateway.ts';
+import { GatewayController, circuitTunName, circuitsWanted, ownSubnets } from './gateway/gateway.ts';
 import { ExitChooser } from './gateway/exit-choice.ts';
 import { PortService, type PortStatus } from './gateway/port-service.ts';
+import { CIRCUIT_MTU, CIRCUIT_POOL, CIRCUIT_TUN_ADDRESS, CircuitEngine } from './circuit/engine.ts';
+import { CircuitManager } from './circuit/manager.ts';
 import { PathChooser } from './discovery/paths.ts';
 import { LanBeacon } from './discovery/lan.ts';
 import { warmDevicePaths, warmupEnabled } from './warmup.ts';
 import { PROBE_INTERVAL_MS } from './session/quality.ts';
-import { deviceExits } from './config/gateway.ts';
+import { deviceExits, hopsOf } from './config/gateway.ts';
 
 const TICK_MS = 100;
 /** Live peers are probed for round trip and loss every 2 s, the exit every second (this block
@@ -69,6 +71,7 @@ function buildStatus(d: {
   config: Config; dev: Device; tunName: string; port: number; startedMs: number; udpErrors: number;
   tun: { written: number; dropped: number }; reader: unknown; outbound: Record<string, unknown>; discovery: Record<string, unknown> | null; dnsRunning: boolean;
   ports: PortStatus | null;
+  circuits: Record<string, unknown>;
 }) {
   const { config, dev } = d;
   return {
@@ -90,6 +93,8 @@ function buildStatus(d: {
     exitOffered: config.exit !== null,
     /** Inbound ports: what this exit holds for members, what this appliance's devices hold. */
     ports: d.ports,
+    /** Onion circuits: this source's, and how many this node carries for others. */
+    circuits: d.circuits,
     /** The kernel's connection tracking, which every flow through a gateway or exit costs an entry of. */
     conntrack: config.gateway || config.exit ? conntrackFigures() : null,
     /** Where members see this node (peer exchange): its public endpoints, as they reflect them. */
@@ -213,11 +218,30 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
         if (peer && e.endpoint) dev.offerEndpoint(peer, e.endpoint);
       }
     },
+    onCircuit: (from, msg) => circuits.onLink(from, msg),
     onControl: (from, msg) => {
       if (!ports?.onControl(from, msg as Record<string, unknown>)) dev.counters.dropMalformed++;
     },
   });
   device = dev;
+  // Onion circuits (circuit/engine.ts): every node carries them as a relay or ends them as an
+  // exit when its settings say so; a source keeps circuits for its devices of 2–3 hops.
+  let circuitTun: ReturnType<typeof openTun> | null = null;
+  const circuits: CircuitEngine = new CircuitEngine({
+    get peers() {
+      return dev.peers;
+    },
+    peerByKey: (k) => dev.peerByKey(k),
+    sendLink: (p, m) => dev.sendLink(p, m),
+    flush: () => dev.flush(),
+    staticPrivate: config.interface.privateKey,
+    now: () => performance.timeOrigin + performance.now(),
+    log,
+    canRelay: () => live.relay.enabled,
+    canExit: () => live.exit !== null,
+    maxCircuits: () => live.limits.maxCircuits,
+    tunWrite: (pkt) => circuitTun?.write(pkt) ?? false,
+  });
   // The receive path optimised before the first real packet (warmup.ts says why;
   // WARREN_WARMUP=0 skips it, for comparison in benchmarks).
   if (warmupEnabled()) {
@@ -234,7 +258,15 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     });
     for (const s of skipped) if (!config.gateway) log(`route ${s} not added: a default route through the overlay needs gateway mode`);
     gateway.tunUp(tun.name);
+    if (circuitsWanted(config) && ifc.wire === 'native') {
+      circuitTun = openTun(circuitTunName(tun.name));
+      // An address of its own: the kernel's reverse-path check fails every packet arriving on an
+      // interface with none (even in loose mode), and replies arrive on this one.
+      applyLink(systemRunner, { name: circuitTun.name, mtu: CIRCUIT_MTU, addresses: [parsePrefix(CIRCUIT_TUN_ADDRESS)!], routes: [] });
+      gateway.circuitTunUp(circuitTun.name, config.exit ? CIRCUIT_POOL.prefix : null);
+    }
   } catch (e) {
+    circuitTun?.close();
     socket.close();
     tun.close();
     throw e;
@@ -279,6 +311,39 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   const syncDeviceExits = (): void => dev.setDeviceExits(deviceExitKeys.map((k) => dev.peerByKey(k) ?? null));
   syncDeviceExits();
   const paths = new PathChooser();
+  const circuitManager = new CircuitManager(circuits, {
+    get peers() {
+      return dev.peers;
+    },
+    offersRelay: (p) => paths.offersRelay(p),
+    exits: () => exits?.candidates() ?? [],
+    fixedPath: () => {
+      const path = live.gateway?.circuitPath ?? [];
+      return path.length > 0 ? path.map((k) => decodeKey(k, 'gateway.circuit_path')) : null;
+    },
+    now: () => performance.timeOrigin + performance.now(),
+    log,
+  });
+  const circuitHops = (c: Config): (2 | 3)[] => {
+    const g = c.gateway;
+    if (!g || !circuitTun) return [];
+    const used = new Set<number>(g.devices.map((d) => hopsOf(d, g)));
+    if (g.defaultPolicy === 'overlay') used.add(g.hops);
+    if (g.circuitPath.length > 0 && [...used].some((h) => h > 1)) return [g.circuitPath.length as 2 | 3];
+    return ([2, 3] as const).filter((h) => used.has(h));
+  };
+  circuitManager.setWanted(circuitHops(config));
+  const circuitReader = circuitTun ? new TunReader(circuitTun.fd, { slotSize: 2048 }) : null;
+  circuitReader?.start(
+    (packets, count) => {
+      for (let i = 0; i < count; i++) {
+        const pkt = packets[i]!;
+        circuits.fromTun(pkt, circuitManager.circuitFor(pkt));
+      }
+      dev.flush();
+    },
+    (err) => log(`circuit tun: ${err.message}`),
+  );
   // Inbound ports: NAT-PMP for the LAN, forwards on the exit (gateway/port-service.ts).
   ports = config.gateway || config.exit ? new PortService(config, { dev, gateway, run: systemRunner, log }) : null;
   let ticks = 0;
@@ -291,6 +356,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     for (const p of dev.peers) if (ticks % PROBE_TICKS === 0 || p === dev.exitPeer) dev.probe(p, now);
     exits?.tick(now);
     void ports?.tick().catch((e: Error) => log(`ports: ${e.message}`));
+    circuits.tick();
+    circuitManager.tick();
     if (config.network && ifc.wire === 'native') {
       paths.tick(dev, now);
       if (ticks % PEX_TICKS === 0) exchangePeers(dev, now);
@@ -308,6 +375,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     discovery: discovery ? { ...discovery.stats, lan: discovery.lanStats() } : null,
     dnsRunning: gateway.dnsRunning,
     ports: ports?.status() ?? null,
+    circuits: { sources: circuitManager.status(), carried: circuits.carried(), counters: { ...circuits.counters } },
   });
   const control = startControlServer(config.control.socket, {
     shutdown: () => void shutdown(0),
@@ -336,6 +404,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     down = true;
     clearInterval(timer);
     ports?.close();
+    await circuitReader?.stop();
+    circuitTun?.close();
     control.stop();
     await gateway.stop(); // dnsmasq; the firewall and rules stay until `warren down`
     await discovery?.stop();
@@ -361,6 +431,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
       }
       exits?.setWant(next.gateway?.exit ?? 'auto');
       ports?.reconfigure(next);
+      circuitManager.setWanted(circuitHops(next));
       deviceExitKeys = exitKeysOf(next);
       syncDeviceExits();
       if ((before.exit === null) !== (next.exit === null)) discovery?.republishSoon();

@@ -70,6 +70,8 @@ export interface DeviceSeams {
   admitInitiator?: (publicKey: Uint8Array) => PeerConfig | null;
   /** A member told us of other members (peer exchange): their keys and where it reaches them. */
   onPeerExchange?: (from: Peer, entries: PexEntry[]) => void;
+  /** A circuit link message from a member (native wire; circuit/engine.ts), padding included. */
+  onCircuit?: (from: Peer, msg: Uint8Array) => void;
   /** A control message from a member (native wire): parsed JSON, still to be checked field by field. */
   onControl?: (from: Peer, msg: unknown) => void;
 }
@@ -513,6 +515,11 @@ export class Device {
     return ok;
   }
 
+  /** Queues a circuit link message in `peer`'s session (circuit/engine.ts); the caller flushes. */
+  sendLink(peer: Peer, msg: Uint8Array): boolean {
+    return this.wire.kind === 'native' && msg.length <= this.config.interface.mtu && this.sendPlain(peer, msg);
+  }
+
   /** Once a second: every peer's byte counters into its smoothed rates. */
   sampleQuality(now = this.seams.now()): void {
     for (const p of this.peers) p.quality.sampleBytes(p.stats.rxBytes, p.stats.txBytes, now);
@@ -707,6 +714,11 @@ export class Device {
       }
       return;
     }
+    if (this.wire.kind === 'native' && pkt[0]! >= CIRCUIT_FIRST && pkt[0]! <= CIRCUIT_LAST) {
+      if (this.seams.onCircuit) this.seams.onCircuit(peer, pkt);
+      else this.counters.dropMalformed++;
+      return;
+    }
     if (this.wire.kind === 'native' && pkt[0] === CONTROL) {
       const length = len >= 3 ? (pkt[1]! << 8) | pkt[2]! : -1;
       let msg: unknown = undefined;
@@ -782,6 +794,9 @@ const PEER_EXCHANGE = 0x12;
 /** [0x13][id u32] a probe; [0x14][id u32] its echo (session/quality.ts). */
 const PROBE = 0x13;
 const PROBE_REPLY = 0x14;
+/** 0x16–0x19: circuit link messages (circuit/engine.ts). */
+const CIRCUIT_FIRST = 0x16;
+const CIRCUIT_LAST = 0x19;
 /** [0x15][length u16][JSON]: a control message between members (inbound ports: daemon.ts). */
 const CONTROL = 0x15;
 export const CONTROL_MAX = 1024;

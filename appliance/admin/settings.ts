@@ -241,7 +241,7 @@ export function exitOfferProblem(config: Config, offer: ExitOffer): string | nul
  * The config with the owner's settings merged in. Device policies become gateway devices by MAC
  * (a setting replaces a config entry for the same MAC); privacy sets the gateway's exit ('best' →
  * "auto"), kill switch and DNS, and the wire's padding; an exit offer turns [exit] on or off.
- * Hops are not in Config yet (circuits are not built): the daemon reads `privacy.hops` itself.
+ * Privacy's hops become the gateway's default hop count (1, or a 2–3 hop onion circuit).
  * Without a [gateway] section the appliance routes no LAN, so device and gateway settings wait.
  */
 export function applySettings(config: Config, s: Settings): Config {
@@ -257,7 +257,7 @@ export function applySettings(config: Config, s: Settings): Config {
     out.gateway = {
       ...g,
       devices: [...g.devices.filter((d) => d.mac === null || !Object.hasOwn(s.devices, d.mac)), ...chosen],
-      ...(p ? { exit: p.exit === BEST_EXIT ? 'auto' : p.exit, killSwitch: p.killSwitch, dns: { ...g.dns, enabled: p.dns === 'on' } } : {}),
+      ...(p ? { exit: p.exit === BEST_EXIT ? 'auto' : p.exit, killSwitch: p.killSwitch, dns: { ...g.dns, enabled: p.dns === 'on' }, hops: p.hops } : {}),
     };
   }
   if (s.exitOffer) out.exit = s.exitOffer.enabled && s.exitOffer.acceptRisk ? exitSectionFor(config) : null;
@@ -272,7 +272,7 @@ export function privacyOf(s: Settings, config: Config | null): PrivacySettings {
   return {
     ...DEFAULT_PRIVACY,
     padding: config.interface.padding,
-    ...(g ? { exit: g.exit === 'auto' ? BEST_EXIT : g.exit, killSwitch: g.killSwitch, dns: g.dns.enabled ? 'on' : 'off' } : {}),
+    ...(g ? { exit: g.exit === 'auto' ? BEST_EXIT : g.exit, killSwitch: g.killSwitch, dns: g.dns.enabled ? 'on' : 'off', hops: g.hops } : {}),
   };
 }
 

@@ -34,11 +34,16 @@ const LINK_HEADER = 8;
 
 const CMD = { relay: 1, extend: 2, data: 3, ping: 4, end: 5, extended: 6, pong: 7, error: 8 } as const;
 
-/** Addresses an exit gives circuits (RFC 2544's benchmarking range: never on the internet). */
-export const CIRCUIT_POOL = { first: 0xc612_0002 /* 198.18.0.2 */, last: 0xc613_fffe /* 198.19.255.254 */, prefix: '198.18.0.0/15' } as const;
-/** The source address a source's circuit packets carry (its gateway NATs devices to it); every
- * source uses the same one, and the exit replaces it with the circuit's own. */
-export const SOURCE_PLACEHOLDER = 0xc612_0001; // 198.18.0.1, outside the pool
+/** Addresses an exit gives circuits (in RFC 2544's benchmarking range: never on the internet). */
+export const CIRCUIT_POOL = { first: 0xc613_0001 /* 198.19.0.1 */, last: 0xc613_fffe /* 198.19.255.254 */, prefix: '198.19.0.0/16' } as const;
+/** The source address every source's circuit packets carry on the wire; the exit replaces it. */
+export const SOURCE_PLACEHOLDER = 0xc612_0001; // 198.18.0.1
+/** What a source's gateway NATs devices of 2 and 3 hops to (the circuit TUN tells them apart by it). */
+export function localCircuitAddr(hops: 2 | 3): number {
+  return 0xc612_0000 + hops; // 198.18.0.2, 198.18.0.3
+}
+/** The circuit TUN's own address (neither a source's nor an exit's circuit address). */
+export const CIRCUIT_TUN_ADDRESS = '198.18.0.254/32';
 /** The circuit TUN's MTU: a 3-hop cell (3 layers + headers) still fits one overlay packet. */
 export const CIRCUIT_MTU = 1280;
 /** A build step unanswered this long fails the circuit. */
@@ -100,6 +105,8 @@ interface Hop {
 
 export interface SourceCircuit {
   id: number;
+  /** The devices' address at this source (localCircuitAddr): replies are addressed back to it. */
+  localAddr: number;
   path: Uint8Array[];
   first: Peer;
   cid: number;
@@ -312,6 +319,7 @@ export class CircuitEngine {
     }
     if (!circuit || circuit.state !== 'ready') return false;
     circuit.txPackets++;
+    rewriteAddr(pkt, 12, SOURCE_PLACEHOLDER);
     this.forward(circuit, concat([CMD.data], pkt));
     return true;
   }
@@ -319,14 +327,14 @@ export class CircuitEngine {
   // ---------------------------------------------------------------- sources
 
   /** Starts a circuit along `path` (hop keys, the exit last); null when the first hop has no session. */
-  build(path: Uint8Array[]): SourceCircuit | null {
+  build(path: Uint8Array[], localAddr: number = SOURCE_PLACEHOLDER): SourceCircuit | null {
     const first = path[0] ? this.host.peerByKey(path[0]) : undefined;
     if (!first || path.length === 0) return null;
     const now = this.host.now();
     let cid = randomU32();
     while (this.mine.has(linkKey(first, cid)) || this.byOut.has(linkKey(first, cid))) cid = randomU32();
     const pending = new HopInitiator(path[0]!);
-    const c: SourceCircuit = { id: this.nextId++, path, first, cid, hops: [], pending, state: 'building', startedMs: now, stepMs: now, builtMs: 0, probes: new Map(), lastPongMs: 0, rttMs: null, txPackets: 0, rxPackets: 0 };
+    const c: SourceCircuit = { id: this.nextId++, localAddr, path, first, cid, hops: [], pending, state: 'building', startedMs: now, stepMs: now, builtMs: 0, probes: new Map(), lastPongMs: 0, rttMs: null, txPackets: 0, rxPackets: 0 };
     if (!this.host.sendLink(first, this.link(CREATE, cid, pending.ephemeral))) return null;
     this.mine.set(linkKey(first, cid), c);
     this.host.flush();
@@ -381,8 +389,11 @@ export class CircuitEngine {
     if (!plain || plain.length === 0) return void this.counters.cellsDropped++;
     const cmd = plain[0];
     if (cmd === CMD.data) {
+      const pkt = plain.slice(1);
+      if (pkt.length < 20 || readAddr(pkt, 16) !== SOURCE_PLACEHOLDER) return void this.counters.cellsDropped++;
       c.rxPackets++;
-      this.host.tunWrite(plain.slice(1));
+      rewriteAddr(pkt, 16, c.localAddr);
+      this.host.tunWrite(pkt);
     } else if (cmd === CMD.extended && c.pending) {
       this.sourceStep(c, plain.slice(1), now);
     } else if (cmd === CMD.pong && plain.length >= 5) {

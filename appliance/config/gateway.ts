@@ -19,6 +19,17 @@ export interface GatewayDevice {
   policy: DevicePolicy;
   /** For an overlay device: the exit it uses (public key, base64); null: the gateway's exit. */
   exit: string | null;
+  /** For an overlay device: 1 (straight to the exit) or 2–3 (an onion circuit); null: the gateway's `hops`. */
+  hops?: Hops | null;
+}
+
+export type Hops = 1 | 2 | 3;
+
+/** A device's hop count in effect (1 for anything not through the overlay). */
+export function hopsOf(d: GatewayDevice | undefined, g: { hops: Hops; defaultPolicy: DevicePolicy }): Hops {
+  const policy = d?.policy ?? g.defaultPolicy;
+  if (policy !== 'overlay') return 1;
+  return d?.hops ?? g.hops;
 }
 
 /** Distinct exits devices name (at most MAX_DEVICE_EXITS), in a stable order: index k of one is
@@ -44,6 +55,10 @@ export interface GatewayConfig {
   mark: number;
   /** Answer NAT-PMP on the LAN: overlay devices get inbound ports through their exit. */
   portMapping: boolean;
+  /** Hops for overlay devices without their own: 1, or 2–3 through an onion circuit. */
+  hops: Hops;
+  /** A fixed circuit (members' keys, the exit last) instead of one drawn from the members; [] = drawn. */
+  circuitPath: string[];
 }
 
 export interface ExitConfig {
@@ -93,7 +108,7 @@ function ipv4(text: string, field: string): string {
 
 export function parseGateway(raw: unknown, tunName: string): GatewayConfig {
   const g = table(raw, 'gateway');
-  rejectUnknown(g, 'gateway', ['lan', 'wan', 'exit', 'kill_switch', 'dns', 'dns_upstream', 'dhcp_range', 'default_policy', 'device', 'table', 'mark', 'port_mapping']);
+  rejectUnknown(g, 'gateway', ['lan', 'wan', 'exit', 'kill_switch', 'dns', 'dns_upstream', 'dhcp_range', 'default_policy', 'device', 'table', 'mark', 'port_mapping', 'hops', 'circuit_path']);
   if (g.port_mapping !== undefined && typeof g.port_mapping !== 'boolean') throw new ConfigError('gateway.port_mapping', 'expected true or false');
   const lan = ifname(g, 'lan', 'gateway');
   const wan = ifname(g, 'wan', 'gateway');
@@ -126,15 +141,21 @@ export function parseGateway(raw: unknown, tunName: string): GatewayConfig {
   const devices = rawDevices.map((d, i): GatewayDevice => {
     const f = `gateway.device[${i}]`;
     if (!isTable(d)) throw new ConfigError(f, 'expected a table');
-    rejectUnknown(d, f, ['name', 'mac', 'ip', 'policy', 'exit']);
+    rejectUnknown(d, f, ['name', 'mac', 'ip', 'policy', 'exit', 'hops']);
     const mac = d.mac === undefined ? null : str(d, 'mac', f).toLowerCase();
     if (mac !== null && !MAC.test(mac)) throw new ConfigError(`${f}.mac`, `"${mac}" is not a MAC address like 02:00:00:aa:bb:cc`);
     const ip = d.ip === undefined ? null : ipv4(str(d, 'ip', f), `${f}.ip`);
     if ((mac === null) === (ip === null)) throw new ConfigError(f, 'name the device by exactly one of mac or ip');
     const devExit = d.exit === undefined ? null : str(d, 'exit', f);
     if (devExit !== null && !/^[A-Za-z0-9+/]{43}=$/.test(devExit)) throw new ConfigError(`${f}.exit`, 'expected the exit\'s public key (base64, 44 characters); leave it out for the gateway\'s exit');
-    return { name: str(d, 'name', f, mac ?? ip ?? ''), mac, ip, policy: policy(d, 'policy', f, 'overlay'), exit: devExit };
+    const hops = d.hops === undefined ? {} : { hops: int(d, 'hops', f, 1, 1, 3) as Hops };
+    return { name: str(d, 'name', f, mac ?? ip ?? ''), mac, ip, policy: policy(d, 'policy', f, 'overlay'), exit: devExit, ...hops };
   });
+  const circuitPath = strList(g, 'circuit_path', 'gateway');
+  circuitPath.forEach((k, i) => {
+    if (!/^[A-Za-z0-9+/]{43}=$/.test(k)) throw new ConfigError(`gateway.circuit_path[${i}]`, 'expected a member\'s public key (base64, 44 characters)');
+  });
+  if (circuitPath.length === 1 || circuitPath.length > 3) throw new ConfigError('gateway.circuit_path', 'a circuit has 2 or 3 hops (relays, then the exit)');
   if (deviceExits(devices).length > MAX_DEVICE_EXITS) throw new ConfigError('gateway.device', `devices may name at most ${MAX_DEVICE_EXITS} different exits`);
   return {
     lan,
@@ -148,6 +169,8 @@ export function parseGateway(raw: unknown, tunName: string): GatewayConfig {
     table: int(g, 'table', 'gateway', DEFAULT_TABLE, 1, 0x7fffffff),
     mark: int(g, 'mark', 'gateway', DEFAULT_MARK, 1, 0x7fffffff),
     portMapping: g.port_mapping !== false,
+    hops: int(g, 'hops', 'gateway', 1, 1, 3) as Hops,
+    circuitPath,
   };
 }
 

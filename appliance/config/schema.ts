@@ -123,6 +123,8 @@ export interface LimitsConfig {
   maxRelayedPairs: number;
   /** BEP 44 items and announce tables a DHT node that stores for others keeps (LRU). */
   dhtMaxValues: number;
+  /** Onion circuits this appliance carries for others at once, as a relay or an exit. */
+  maxCircuits: number;
 }
 
 export const DEFAULT_LIMITS: Omit<LimitsConfig, 'cookieAfterHandshakesPerSecond'> = {
@@ -130,6 +132,7 @@ export const DEFAULT_LIMITS: Omit<LimitsConfig, 'cookieAfterHandshakesPerSecond'
   maxPendingMembers: 64,
   maxRelayedPairs: 64,
   dhtMaxValues: 1000,
+  maxCircuits: 256,
 };
 
 export const DEFAULT_TIMERS: TimerConfig = {
@@ -318,13 +321,14 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
   }
 
   const lim = table(root.limits ?? {}, 'limits');
-  rejectUnknown(lim, 'limits', ['cookie_after_handshakes_per_second', 'max_peers', 'max_pending_members', 'max_relayed_pairs', 'dht_max_values']);
+  rejectUnknown(lim, 'limits', ['cookie_after_handshakes_per_second', 'max_peers', 'max_pending_members', 'max_relayed_pairs', 'dht_max_values', 'max_circuits']);
   const limits: LimitsConfig = {
     cookieAfterHandshakesPerSecond: int(lim, 'cookie_after_handshakes_per_second', 'limits', 128, 0, 1_000_000),
     maxPeers: int(lim, 'max_peers', 'limits', DEFAULT_LIMITS.maxPeers, 1, 4096),
     maxPendingMembers: int(lim, 'max_pending_members', 'limits', DEFAULT_LIMITS.maxPendingMembers, 0, 1024),
     maxRelayedPairs: int(lim, 'max_relayed_pairs', 'limits', DEFAULT_LIMITS.maxRelayedPairs, 0, 4096),
     dhtMaxValues: int(lim, 'dht_max_values', 'limits', DEFAULT_LIMITS.dhtMaxValues, 1, 100_000),
+    maxCircuits: int(lim, 'max_circuits', 'limits', DEFAULT_LIMITS.maxCircuits, 0, 65_536),
   };
 
   const rawPeers = root.peer ?? [];

@@ -13,8 +13,8 @@ import type { Config } from '../config/schema.ts';
 import { alwaysDenied } from '../config/gateway.ts';
 import { formatPrefix, parsePrefix, type Prefix } from '../dataplane/packet/addr.ts';
 import type { Runner } from '../system/runner.ts';
-import { applyRuleset, removeRuleset, type Ruleset } from '../system/nft.ts';
-import { applyRules, applyTunRoutes, removeRouting, type PolicyRouting } from '../system/policy-routing.ts';
+import { applyRuleset, circuitMark, removeRuleset, type Ruleset } from '../system/nft.ts';
+import { applyCircuitRoutes, applyRules, applyTunRoutes, removeRouting, type PolicyRouting } from '../system/policy-routing.ts';
 import { Dnsmasq } from '../system/dnsmasq.ts';
 import type { ForwardElement } from './port-forwards.ts';
 
@@ -34,7 +34,7 @@ function routing(config: Config): PolicyRouting | null {
   const g = config.gateway;
   if (!g) return null;
   const self = config.interface.addresses.filter((p) => p.family === 4).map((p) => formatPrefix(p).replace(/\/\d+$/, ''));
-  return { table: g.table, mark: g.mark, resolvers: g.dns.enabled ? g.dns.upstream : [], self };
+  return { table: g.table, mark: g.mark, resolvers: g.dns.enabled ? g.dns.upstream : [], self, circuitMarks: circuitsWanted(config) ? [circuitMark(g.mark, 2), circuitMark(g.mark, 3)] : [] };
 }
 
 /** Every subnet this machine is on, except the TUN's (its LAN, its WAN link, anything else). */
@@ -50,12 +50,26 @@ export function ownSubnets(tun: string, interfaces: ReturnType<typeof networkInt
   return out;
 }
 
+/** The circuit TUN's name: the tunnel's, with a "c" (within the kernel's 15 characters). */
+export function circuitTunName(tun: string): string {
+  return `${tun.slice(0, 14)}c`;
+}
+
+/** Whether this appliance needs the circuit TUN: it sends devices through circuits, or ends circuits as an exit. */
+export function circuitsWanted(config: Config): boolean {
+  const g = config.gateway;
+  const viaCircuits = g !== null && (g.circuitPath.length > 0 || g.hops > 1 || g.devices.some((d) => (d.hops ?? 1) > 1));
+  return viaCircuits || config.exit !== null;
+}
+
 export function rulesetFor(config: Config, interfaces: ReturnType<typeof networkInterfaces>, killSwitchOnly = false, forwards: Ruleset['forwards'] = undefined): Ruleset {
   const tun = config.interface.name;
   const g = config.gateway;
   const e = config.exit;
   return {
-    gateway: g ? { tun, self: config.interface.addresses, lan: g.lan, wan: g.wan, mark: g.mark, defaultPolicy: g.defaultPolicy, devices: g.devices, redirectDns: g.dns.enabled } : null,
+    gateway: g
+      ? { tun, self: config.interface.addresses, lan: g.lan, wan: g.wan, mark: g.mark, defaultPolicy: g.defaultPolicy, devices: g.devices, redirectDns: g.dns.enabled, circuitTun: circuitsWanted(config) ? circuitTunName(tun) : undefined, hops: g.hops }
+      : null,
     exit: e
       ? {
           tun,
@@ -64,6 +78,7 @@ export function rulesetFor(config: Config, interfaces: ReturnType<typeof network
           deny: [...alwaysDenied(), ...PRIVATE_RANGES.map((r) => parsePrefix(r)!), ...ownSubnets(tun, interfaces), ...e.deny],
           blockSmtp: e.blockSmtp,
           rateMbit: e.rateMbit,
+          circuitTun: circuitTunName(tun),
           memberRateMbit: e.memberRateMbit,
           memberConnections: e.memberConnections,
         }
@@ -120,6 +135,16 @@ export class GatewayController {
   setForwards(exit: readonly ForwardElement[], home: readonly ForwardElement[]): void {
     this.forwards = { exit, home };
     if (this.active) this.applyFirewall();
+  }
+
+  /** Once the circuit TUN is up: devices of 2–3 hops route into it; an exit routes circuit addresses to it. */
+  circuitTunUp(circuitTun: string, exitPool: string | null): void {
+    const r = routing(this.config);
+    if (r && this.config.gateway) applyCircuitRoutes(this.deps.run, r, circuitTun);
+    if (exitPool) {
+      this.deps.run(['ip', '-4', 'route', 'replace', exitPool, 'dev', circuitTun]);
+      this.deps.run(['sysctl', '-qw', `net.ipv4.conf.${circuitTun}.rp_filter=2`]);
+    }
   }
 
   tunUp(tun: string): void {

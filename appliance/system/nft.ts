@@ -12,7 +12,9 @@
 import { DEFAULT_PORTS, EXIT_CT_MARK, exitPortRange } from '../dataplane/exit-ports.ts';
 import { deviceExits } from '../config/gateway.ts';
 import type { Runner } from './runner.ts';
-import type { DevicePolicy, GatewayDevice } from '../config/gateway.ts';
+import { hopsOf, type DevicePolicy, type GatewayDevice, type Hops } from '../config/gateway.ts';
+import { addrText } from '../circuit/rewrite.ts';
+import { localCircuitAddr } from '../circuit/engine.ts';
 import { formatIp, formatPrefix, type Prefix } from '../dataplane/packet/addr.ts';
 import { networkOf } from './link.ts';
 import type { ForwardElement } from '../gateway/port-forwards.ts';
@@ -20,6 +22,10 @@ import type { ForwardElement } from '../gateway/port-forwards.ts';
 export const TABLE = 'warren';
 /** Added to the gateway mark for direct devices' packets (their replies are NATed to the WAN). */
 export const DIRECT_MARK_OFFSET = 1;
+/** Added to the gateway mark for devices of 2 and 3 hops (their packets go into the circuit TUN). */
+export function circuitMark(mark: number, hops: 2 | 3): number {
+  return mark + hops;
+}
 
 export interface GatewayRules {
   tun: string;
@@ -33,6 +39,9 @@ export interface GatewayRules {
   devices: readonly GatewayDevice[];
   /** Redirect overlay devices' DNS (53/udp, 53/tcp) to the appliance, whatever resolver they ask. */
   redirectDns: boolean;
+  /** Onion circuits (circuit/engine.ts): the circuit TUN, and the hop count of devices without their own. */
+  circuitTun?: string;
+  hops?: Hops;
 }
 
 export interface ExitRules {
@@ -44,6 +53,8 @@ export interface ExitRules {
   deny: readonly Prefix[];
   blockSmtp: boolean;
   rateMbit: number;
+  /** The circuit TUN: circuits' packets leave by the WAN under the same policy as members'. */
+  circuitTun?: string;
   /** Each member's cap each way (Mbit/s) and on its open connections; 0 = none. */
   memberRateMbit?: number;
   memberConnections?: number;
@@ -108,12 +119,23 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean, forwards: readon
     set('direct_ip', 'ipv4_addr', devicesBy(g.devices, 'direct', 'ip')),
     ...(killSwitchOnly ? [] : [forwardMap('fwd_lan_tcp', forwards, 'tcp'), forwardMap('fwd_lan_udp', forwards, 'udp')]),
   ];
-  const fallback = g.defaultPolicy === 'block' ? 'drop' : `meta mark set ${g.defaultPolicy === 'direct' ? direct : overlay}`;
+  // Devices of 2 or 3 hops (onion circuits) go into the circuit TUN, marked by hop count.
+  const circ = g.circuitTun ? q(g.circuitTun) : null;
+  const defaults = { hops: g.hops ?? 1, defaultPolicy: g.defaultPolicy };
+  const byHops = (h: 2 | 3, by: 'mac' | 'ip') => g.devices.filter((d) => hopsOf(d, defaults) === h && d[by] !== null).map((d) => d[by] as string);
+  const circuitSets = circ ? ([2, 3] as const).flatMap((h) => [set(`hops${h}_mac`, 'ether_addr', byHops(h, 'mac')), set(`hops${h}_ip`, 'ipv4_addr', byHops(h, 'ip'))]) : [];
+  sets.push(...circuitSets);
+  const defaultHops = g.defaultPolicy === 'overlay' && circ ? defaults.hops : 1;
+  const fallback = g.defaultPolicy === 'block' ? 'drop' : `meta mark set ${g.defaultPolicy === 'direct' ? direct : defaultHops > 1 ? hex(circuitMark(g.mark, defaultHops as 2 | 3)) : overlay}`;
   // Classify each packet from the LAN once, before routing: blocked ones go no further, the
   // others carry the mark policy routing and the forward chain act on. Explicit entries first.
   const classify = [
     `    iifname ${lan} ether saddr @block_mac drop`,
     `    iifname ${lan} ip saddr @block_ip drop`,
+    ...(circ ? ([2, 3] as const).flatMap((h) => [
+      `    iifname ${lan} ether saddr @hops${h}_mac meta mark set ${hex(circuitMark(g.mark, h))} accept`,
+      `    iifname ${lan} ip saddr @hops${h}_ip meta mark set ${hex(circuitMark(g.mark, h))} accept`,
+    ]) : []),
     ...exits.flatMap((_, k) => [
       `    iifname ${lan} ether saddr @exit${k}_mac meta mark set ${overlay} ct mark set ${hex(EXIT_CT_MARK + k)} accept`,
       `    iifname ${lan} ip saddr @exit${k}_ip meta mark set ${overlay} ct mark set ${hex(EXIT_CT_MARK + k)} accept`,
@@ -134,6 +156,10 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean, forwards: readon
         `    iifname ${lan} meta mark ${direct} oifname ${wan} accept`,
         // A device answering a member that reached it through a shared LAN (site-to-site).
         `    iifname ${lan} oifname ${tun} ct state established,related accept`,
+        ...(circ ? [
+          `    iifname ${lan} oifname ${circ} tcp flags syn tcp option maxseg size set rt mtu`,
+          `    iifname ${lan} oifname ${circ} meta mark { ${hex(circuitMark(g.mark, 2))}, ${hex(circuitMark(g.mark, 3))} } meta nfproto ipv4 accept`,
+        ] : []),
       ];
   // The kill switch: everything else from the LAN — an overlay device's packet that found no
   // TUN, its IPv6, DNS-over-TLS to the WAN — is dropped, whether or not Warren runs.
@@ -142,7 +168,12 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean, forwards: readon
   // address goes on to the LAN device the maps name; nothing else from members enters the LAN.
   const fromMembers = killSwitchOnly
     ? []
-    : [`    iifname ${tun} oifname ${lan} ct state established,related accept`, `    iifname ${tun} oifname ${lan} ct status dnat accept`, `    iifname ${tun} oifname ${lan} drop`];
+    : [
+        `    iifname ${tun} oifname ${lan} ct state established,related accept`,
+        `    iifname ${tun} oifname ${lan} ct status dnat accept`,
+        `    iifname ${tun} oifname ${lan} drop`,
+        ...(circ ? [`    iifname ${circ} oifname ${lan} ct state established,related accept`, `    iifname ${circ} oifname ${lan} drop`] : []),
+      ];
   const dnat = killSwitchOnly
     ? []
     : [
@@ -166,6 +197,8 @@ function gatewayParts(g: GatewayRules, killSwitchOnly: boolean, forwards: readon
         ...perExit,
         ...(exits.length > 0 ? [`    oifname ${tun} meta mark ${overlay} meta nfproto ipv4 ${ranged(DEFAULT_PORTS)}`] : []),
         `    oifname ${tun} meta mark ${overlay} meta nfproto ipv4 ${toTun}`,
+        // Every circuit device appears as one address per hop count; the circuit's exit replaces it.
+        ...(circ ? ([2, 3] as const).map((h) => `    oifname ${circ} meta mark ${hex(circuitMark(g.mark, h))} meta nfproto ipv4 snat ip to ${addrText(localCircuitAddr(h))}`) : []),
         `    oifname ${wan} meta mark ${direct} masquerade`,
       ];
   // The appliance's own DNS (dnsmasq's upstream queries) goes through the exit or not at all,
@@ -192,7 +225,8 @@ export function disjoint(list: readonly Prefix[]): string[] {
 }
 
 function exitParts(e: ExitRules, forwards: readonly ForwardElement[]) {
-  const tun = q(e.tun);
+  // Members' packets (the TUN) and circuits' (the circuit TUN) leave under one policy.
+  const tun = e.circuitTun ? `{ ${q(e.tun)}, ${q(e.circuitTun)} }` : q(e.tun);
   const wan = q(e.wan);
   const v4 = disjoint(e.deny.filter((p) => p.family === 4));
   const v6 = disjoint(e.deny.filter((p) => p.family === 6));

@@ -19,7 +19,12 @@ export interface PolicyRouting {
   resolvers: readonly string[];
   /** This appliance's overlay IPv4 addresses: what it sends from them goes into the overlay. */
   self: readonly string[];
+  /** Devices of 2–3 hops: their marks go to table `circuitTable` (default dev <circuit TUN>). */
+  circuitMarks?: readonly number[];
 }
+
+/** The circuit TUN's routing table: Warren's table + 2. */
+export const circuitTable = (p: PolicyRouting): number => p.table + 2;
 
 function priorities(p: PolicyRouting): number[] {
   return [p.table - 1, p.table, p.table + 1];
@@ -40,6 +45,11 @@ export function applyRules(run: Runner, p: PolicyRouting): void {
   const mark = `0x${p.mark.toString(16)}`;
   run(['ip', '-4', 'rule', 'add', 'priority', String(p.table - 1), 'fwmark', mark, 'lookup', 'main', 'suppress_prefixlength', '0']);
   run(['ip', '-4', 'rule', 'add', 'priority', String(p.table), 'fwmark', mark, 'lookup', String(p.table)]);
+  for (const m of p.circuitMarks ?? []) {
+    const cm = `0x${m.toString(16)}`;
+    run(['ip', '-4', 'rule', 'add', 'priority', String(p.table - 1), 'fwmark', cm, 'lookup', 'main', 'suppress_prefixlength', '0']);
+    run(['ip', '-4', 'rule', 'add', 'priority', String(p.table), 'fwmark', cm, 'lookup', String(circuitTable(p))]);
+  }
   for (const r of p.resolvers) run(['ip', '-4', 'rule', 'add', 'priority', String(p.table + 1), 'iif', 'lo', 'to', `${r}/32`, 'lookup', String(p.table)]);
   for (const a of p.self) run(['ip', '-4', 'rule', 'add', 'priority', String(p.table + 1), 'iif', 'lo', 'from', `${a}/32`, 'lookup', String(p.table)]);
   run(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
@@ -52,9 +62,16 @@ export function applyTunRoutes(run: Runner, p: PolicyRouting, tun: string): void
   run(['sysctl', '-qw', `net.ipv4.conf.${tun}.rp_filter=2`]);
 }
 
+/** Once the circuit TUN is up: devices of 2–3 hops route into it (replies come from internet addresses). */
+export function applyCircuitRoutes(run: Runner, p: PolicyRouting, circuitTun: string): void {
+  run(['ip', '-4', 'route', 'replace', 'default', 'dev', circuitTun, 'table', String(circuitTable(p))]);
+  run(['sysctl', '-qw', `net.ipv4.conf.${circuitTun}.rp_filter=2`]);
+}
+
 export function removeRouting(run: Runner, p: PolicyRouting): void {
   deleteRules(run, p);
   run(['ip', '-4', 'route', 'flush', 'table', String(p.table)], { allowFail: true });
+  run(['ip', '-4', 'route', 'flush', 'table', String(circuitTable(p))], { allowFail: true });
 }
 
 /** Warren's rules as `ip rule` lists them now (for tests and `warren doctor`). */

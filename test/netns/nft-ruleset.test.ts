@@ -35,6 +35,7 @@ const variants: [string, Ruleset][] = [
   ['gateway and exit with a rate cap', { gateway: { ...gateway, defaultPolicy: 'direct' }, exit }],
   ['gateway and exit sharing their LANs', { gateway: { ...gateway, defaultPolicy: 'overlay' }, exit, sites: { tun: 'warren0', networks: [p('192.168.1.0/24'), p('192.168.1.0/25'), p('fd00:1::/64')] } }],
   ['exit alone', { gateway: null, exit: { ...exit, rateMbit: 0, blockSmtp: false } }],
+  ['gateway and exit with circuits', { gateway: { ...gateway, defaultPolicy: 'overlay', circuitTun: 'warren0c', hops: 3 }, exit: { ...exit, circuitTun: 'warren0c' } }],
   ['gateway and exit with inbound ports and fair sharing', {
     gateway: { ...gateway, defaultPolicy: 'overlay' },
     exit: { ...exit, memberRateMbit: 25, memberConnections: 4096 },

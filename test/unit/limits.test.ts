@@ -22,8 +22,8 @@ describe('[limits] in the config', () => {
   });
 
   test('each limit is read, and out-of-range or unknown values are refused by name', () => {
-    const l = parseConfigText(base('[limits]\nmax_peers = 3\nmax_pending_members = 0\nmax_relayed_pairs = 5\ndht_max_values = 10\n')).limits;
-    expect(l).toEqual({ cookieAfterHandshakesPerSecond: 128, maxPeers: 3, maxPendingMembers: 0, maxRelayedPairs: 5, dhtMaxValues: 10 });
+    const l = parseConfigText(base('[limits]\nmax_peers = 3\nmax_pending_members = 0\nmax_relayed_pairs = 5\ndht_max_values = 10\nmax_circuits = 7\n')).limits;
+    expect(l).toEqual({ cookieAfterHandshakesPerSecond: 128, maxPeers: 3, maxPendingMembers: 0, maxRelayedPairs: 5, dhtMaxValues: 10, maxCircuits: 7 });
     expect(() => parseConfigText(base('[limits]\nmax_peers = 0\n'))).toThrow(/limits\.max_peers/);
     expect(() => parseConfigText(base('[limits]\nmax_peers = 5000\n'))).toThrow(/limits\.max_peers/);
     expect(() => parseConfigText(base('[limits]\nmax_relayed_pairs = -1\n'))).toThrow(/limits\.max_relayed_pairs/);

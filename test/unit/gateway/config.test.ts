@@ -24,7 +24,7 @@ describe('gateway config', () => {
     const c = parseConfigText(`${BASE}[gateway]\nlan = "br-lan"\nwan = "eth0"\n`);
     expect(c.gateway).toEqual({
       lan: 'br-lan', wan: 'eth0', exit: 'auto', killSwitch: 'on', dns: { enabled: true, upstream: DEFAULT_DNS_UPSTREAM },
-      dhcpRange: null, defaultPolicy: 'overlay', devices: [], table: DEFAULT_TABLE, mark: DEFAULT_MARK, portMapping: true,
+      dhcpRange: null, defaultPolicy: 'overlay', devices: [], table: DEFAULT_TABLE, mark: DEFAULT_MARK, portMapping: true, hops: 1, circuitPath: [],
     });
     expect(c.exit).toBeNull();
   });
@@ -99,6 +99,10 @@ describe('exit config', () => {
     ['a backwards range', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\nforward_ports = "50000-40000"\n', 'exit.forward_ports'],
     ['not a range', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\nforward_ports = "lots"\n', 'exit.forward_ports'],
     ['too many per member', '[exit]\nenabled = true\naccept_risk = true\nwan = "e"\nforwards_per_member = 5000\n', 'exit.forwards_per_member'],
+    ['four hops', '[gateway]\nlan = "l"\nwan = "w"\nhops = 4\n', 'gateway.hops'],
+    ['a device with no hops', '[gateway]\nlan = "l"\nwan = "w"\n[[gateway.device]]\nip = "192.168.1.5"\nhops = 0\n', 'gateway.device[0].hops'],
+    ['a one-hop circuit path', `[gateway]\nlan = "l"\nwan = "w"\ncircuit_path = ["${'A'.repeat(43)}="]\n`, 'gateway.circuit_path'],
+    ['a circuit path of names', '[gateway]\nlan = "l"\nwan = "w"\ncircuit_path = ["relay1", "exit"]\n', 'gateway.circuit_path[0]'],
     ['port mapping not a boolean', '[gateway]\nlan = "l"\nwan = "w"\nport_mapping = "yes"\n', 'gateway.port_mapping'],
   ])('%s is refused naming the field', (_what, section, field) => {
     expect(fieldOf(BASE + section)).toBe(field);

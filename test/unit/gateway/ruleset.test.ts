@@ -168,6 +168,22 @@ describe('exit ruleset', () => {
     expect(buildRuleset({ gateway: null, exit: EXIT })).not.toContain('member_');
   });
 
+  test('circuits: devices of 2 and 3 hops are marked for the circuit TUN, NATed to one address per hop count; the exit treats circuits as members', () => {
+    const devices = [...GW.devices, { name: 'laptop', mac: null, ip: '192.168.1.50', policy: 'overlay' as const, exit: null, hops: 3 as const }];
+    const t = buildRuleset({ gateway: { ...GW, devices, circuitTun: 'warren0c', hops: 2 }, exit: { ...EXIT, circuitTun: 'warren0c' } });
+    expect(t).toContain('set hops3_ip { type ipv4_addr; elements = { 192.168.1.50 } }');
+    const c = chainOf(t, 'mangle_prerouting');
+    expect(c).toContain('iifname "br-lan" ip saddr @hops3_ip meta mark set 0x5744 accept');
+    expect(c.at(-1)).toBe('iifname "br-lan" meta mark set 0x5743'); // the default: 2 hops
+    const f = chainOf(t, 'filter_forward');
+    expect(f).toContain('iifname "br-lan" oifname "warren0c" meta mark { 0x5743, 0x5744 } meta nfproto ipv4 accept');
+    expect(f.indexOf('iifname "br-lan" drop')).toBeGreaterThan(f.indexOf('iifname "br-lan" oifname "warren0c" meta mark { 0x5743, 0x5744 } meta nfproto ipv4 accept'));
+    expect(f).toContain('iifname "warren0c" oifname "br-lan" drop');
+    expect(f).toContain('iifname { "warren0", "warren0c" } oifname "eth0" accept');
+    expect(chainOf(t, 'nat_postrouting')).toContain('oifname "warren0c" meta mark 0x5744 meta nfproto ipv4 snat ip to 198.18.0.3');
+    expect(chainOf(t, 'nat_postrouting')).toContain('iifname { "warren0", "warren0c" } oifname "eth0" masquerade');
+  });
+
   test('a rate cap becomes a limit in kbytes/s', () => {
     expect(buildRuleset({ gateway: null, exit: { ...EXIT, rateMbit: 8 } })).toContain('limit rate over 977 kbytes/second burst 98 kbytes drop');
   });
