@@ -11,70 +11,26 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Lab, REPO_ROOT, readPcap, waitFor } from './lib/netns.ts';
-import { startWarren, type WarrenNode } from './lib/warren.ts';
-import { ADDR, EXIT_PORT, buildGatewayLab, curlFrom, labNetworkFile, type GatewayLab } from './lib/gateway-lab.ts';
+import { Lab, readPcap, waitFor } from './lib/netns.ts';
+import type { WarrenNode } from './lib/warren.ts';
+import { ADDR, curlFrom, type GatewayLab } from './lib/gateway-lab.ts';
+import { R1, R2, buildCircuitLab, startCircuitHome, startHops, type CircuitLab } from './lib/circuit-lab.ts';
 
-const R1 = { public: '203.0.113.36', gw: '203.0.113.33', net: 28, overlay: '100.80.0.4', port: 41004 };
-const R2 = { public: '203.0.113.52', gw: '203.0.113.49', net: 28, overlay: '100.80.0.5', port: 41005 };
 const MARKER = 'warren-circuit-marker-7f3a9c';
 
 let lab: Lab;
+let c: CircuitLab;
 let g: GatewayLab;
 const nodes: Record<'home' | 'r1' | 'r2' | 'exit', WarrenNode> = {} as never;
-const ns: Record<'r1' | 'r2', string> = {} as never;
-
-async function keys(n: string): Promise<{ privateKey: string; publicKey: string }> {
-  const warren = join(REPO_ROOT, 'warren');
-  const privateKey = (await lab.exec(n, [warren, 'genkey'])).stdout.trim();
-  return { privateKey, publicKey: (await lab.exec(n, [warren, 'pubkey'], { stdin: privateKey })).stdout.trim() };
-}
+let ns: CircuitLab['ns'];
 
 beforeAll(async () => {
   lab = await Lab.create('circuits');
-  g = await buildGatewayLab(lab);
-  for (const [name, r, peerName] of [['r1', R1, 'to-r1'], ['r2', R2, 'to-r2']] as const) {
-    ns[name] = await lab.ns(name);
-    await lab.veth(ns[name], g.ns.inet, { a: `${r.public}/${r.net}`, b: `${r.gw}/${r.net}`, nameA: 'wan0', nameB: peerName });
-    await lab.exec(ns[name], ['ip', 'route', 'add', 'default', 'via', r.gw]);
-  }
-  const k1 = await keys(ns.r1);
-  const k2 = await keys(ns.r2);
-  const net = (who: string) => ({ network: { file: labNetworkFile(lab, g, who) } });
-  nodes.exit = await startWarren(lab, g.ns.exit, {
-    name: 'exit', privateKey: g.keys.exit.privateKey, listenPort: EXIT_PORT, addresses: [`${ADDR.exitOverlay}/10`], wire: 'native',
-    peers: [{ name: 'r2', publicKey: k2.publicKey, allowedIps: [`${R2.overlay}/32`] }],
-    sections: { ...net('exit'), exit: { enabled: true, accept_risk: true, wan: 'wan0' } },
-  });
-  nodes.r2 = await startWarren(lab, ns.r2, {
-    name: 'r2', privateKey: k2.privateKey, listenPort: R2.port, addresses: [`${R2.overlay}/10`], wire: 'native',
-    peers: [
-      { name: 'r1', publicKey: k1.publicKey, allowedIps: [`${R1.overlay}/32`] },
-      { name: 'exit', publicKey: g.keys.exit.publicKey, endpoint: `${ADDR.exitPublic}:${EXIT_PORT}`, allowedIps: [`${ADDR.exitOverlay}/32`], persistentKeepalive: 25 },
-    ],
-    sections: { ...net('r2'), relay: { enabled: true } },
-  });
-  nodes.r1 = await startWarren(lab, ns.r1, {
-    name: 'r1', privateKey: k1.privateKey, listenPort: R1.port, addresses: [`${R1.overlay}/10`], wire: 'native',
-    peers: [
-      { name: 'home', publicKey: g.keys.home.publicKey, allowedIps: [`${ADDR.homeOverlay}/32`] },
-      { name: 'r2', publicKey: k2.publicKey, endpoint: `${R2.public}:${R2.port}`, allowedIps: [`${R2.overlay}/32`], persistentKeepalive: 25 },
-    ],
-    sections: { ...net('r1'), relay: { enabled: true } },
-  });
-  nodes.home = await startWarren(lab, g.ns.home, {
-    name: 'home', privateKey: g.keys.home.privateKey, listenPort: 41001, addresses: [`${ADDR.homeOverlay}/10`], wire: 'native',
-    peers: [{ name: 'r1', publicKey: k1.publicKey, endpoint: `${R1.public}:${R1.port}`, allowedIps: [`${R1.overlay}/32`], persistentKeepalive: 25 }],
-    sections: {
-      ...net('home'),
-      gateway: {
-        lan: 'lan0', wan: 'wan0', dns_upstream: [ADDR.dns], hops: 3,
-        circuit_path: [k1.publicKey, k2.publicKey, g.keys.exit.publicKey],
-        device: [{ name: 'tv', mac: '02:00:00:00:00:20', policy: 'direct' }],
-      },
-    },
-  });
+  c = await buildCircuitLab(lab);
+  g = c.g;
+  ns = c.ns;
+  Object.assign(nodes, await startHops(lab, c));
+  nodes.home = await startCircuitHome(lab, c, 3);
 }, 180_000);
 
 afterAll(async () => {
@@ -99,9 +55,9 @@ describe('a 3-hop circuit', () => {
   test('builds through r1 → r2 → exit; each relay carries one circuit', async () => {
     await showLogsOnFailure(async () => {
       await waitFor('a ready 3-hop circuit at the home', async () => ((await nodes.home.status()).circuits as CircuitStatus).sources.some((c) => c.state === 'ready' && c.hops === 3), { timeoutMs: 30_000, intervalMs: 300 });
-      const c = ((await nodes.home.status()).circuits as CircuitStatus).sources.find((x) => x.state === 'ready')!;
+      const built = ((await nodes.home.status()).circuits as CircuitStatus).sources.find((x) => x.state === 'ready')!;
       // The home knows only relay 1 (its first hop); the others are keys to it.
-      expect(c.path).toEqual(['r1', nodes.r2.publicKey.slice(0, 8), g.keys.exit.publicKey.slice(0, 8)]);
+      expect(built.path).toEqual(['r1', nodes.r2.publicKey.slice(0, 8), g.keys.exit.publicKey.slice(0, 8)]);
       for (const n of ['r1', 'r2', 'exit'] as const) expect(((await nodes[n].status()).circuits as CircuitStatus).carried).toBe(1);
     });
   }, 60_000);
