@@ -21,7 +21,7 @@
 // its circuit addresses (CIRCUIT_POOL), unique per circuit, so replies find their circuit.
 
 import type { Peer } from '../session/peer.ts';
-import { HopInitiator, hopRespond, peel, wrap, type HopKeys } from './onion.ts';
+import { HopInitiator, hopRespond, openLayer, sealLayer, type HopKeys } from './onion.ts';
 import { readAddr, rewriteAddr } from './rewrite.ts';
 
 export const CELL = 0x16;
@@ -146,6 +146,8 @@ export class CircuitEngine {
   /** Source circuits by their first link (first hop, cid). */
   private readonly mine = new Map<number, SourceCircuit>();
   private nextId = 1;
+  /** Where outgoing cells are built (sendLink copies them into a datagram at once). */
+  private readonly scratch = new Uint8Array(LINK_HEADER + CIRCUIT_MTU + 256);
 
   constructor(private readonly host: CircuitHost) {}
 
@@ -211,31 +213,54 @@ export class CircuitEngine {
       const h = this.byOut.get(linkKey(from, cid));
       if (!h) return void this.counters.cellsDropped++;
       h.lastMs = now;
-      h.bwd++;
-      this.host.sendLink(h.prev, this.link(CELL, h.cidIn, wrap(h.keys.bwd, h.bwd, blob), BWD));
+      // One layer more, in the scratch buffer: [header][counter][blob][tag].
+      this.scratch.set(blob, LINK_HEADER + 8);
+      this.sendLayered(h.prev, h.cidIn, BWD, h.keys.bwd, ++h.bwd, blob.length);
       this.counters.cellsRelayed++;
       return;
     }
     const h = this.byIn.get(linkKey(from, cid));
-    const opened = h ? peel(h.keys.fwd, blob) : null;
-    if (!h || !opened || opened.inner.length === 0) return void this.counters.cellsDropped++;
+    // Opened in place: the received message is ours until this returns.
+    const len = h ? openLayer(h.keys.fwd, blob, 0, blob.length) : -1;
+    if (!h || len < 1) return void this.counters.cellsDropped++;
     h.lastMs = now;
-    const inner = opened.inner;
-    const cmd = inner[0];
+    const cmd = blob[8];
     if (cmd === CMD.relay && h.next) {
-      this.host.sendLink(h.next.peer, this.link(CELL, h.next.cid, inner.subarray(1), FWD));
+      // The next layer is blob[9, 8 + len); its link header goes just before it, over the counter.
+      const msg = blob.subarray(1, 8 + len);
+      this.header(msg, CELL, FWD, h.next.cid, len - 1);
+      this.host.sendLink(h.next.peer, msg);
       this.counters.cellsRelayed++;
-    } else if (cmd === CMD.extend && inner.length >= 65) {
-      this.extend(h, inner.slice(1, 33), inner.slice(33, 65));
+    } else if (cmd === CMD.extend && len >= 65) {
+      this.extend(h, blob.slice(9, 41), blob.slice(41, 73));
     } else if (cmd === CMD.data && this.host.canExit()) {
-      this.exitOut(h, inner.slice(1));
-    } else if (cmd === CMD.ping && inner.length >= 5) {
-      this.back(h, concat([CMD.pong], inner.subarray(1, 5)));
+      this.exitOut(h, blob.subarray(9, 8 + len));
+    } else if (cmd === CMD.ping && len >= 5) {
+      this.back(h, concat([CMD.pong], blob.subarray(9, 13)));
     } else if (cmd === CMD.end) {
       this.drop(h, true, true);
     } else {
       this.counters.cellsDropped++;
     }
+  }
+
+  /** Writes a link header at the start of `msg`. */
+  private header(msg: Uint8Array, type: number, dir: number, cid: number, len: number): void {
+    msg[0] = type;
+    msg[1] = dir;
+    msg[2] = cid >>> 24;
+    msg[3] = (cid >>> 16) & 0xff;
+    msg[4] = (cid >>> 8) & 0xff;
+    msg[5] = cid & 0xff;
+    msg[6] = len >> 8;
+    msg[7] = len & 0xff;
+  }
+
+  /** Seals the `len` bytes at scratch[LINK_HEADER + 8] as one layer and sends it as a cell. */
+  private sendLayered(to: Peer, cid: number, dir: number, key: Uint8Array, counter: number, len: number): boolean {
+    const total = sealLayer(key, counter, this.scratch, LINK_HEADER, len);
+    this.header(this.scratch, CELL, dir, cid, total);
+    return this.host.sendLink(to, this.scratch.subarray(0, LINK_HEADER + total));
   }
 
   private onDestroy(from: Peer, dir: number, cid: number): void {
@@ -252,8 +277,8 @@ export class CircuitEngine {
 
   /** A backward message this hop originates. */
   private back(h: HopCircuit, plain: Uint8Array): void {
-    h.bwd++;
-    this.host.sendLink(h.prev, this.link(CELL, h.cidIn, wrap(h.keys.bwd, h.bwd, plain), BWD));
+    this.scratch.set(plain, LINK_HEADER + 8);
+    this.sendLayered(h.prev, h.cidIn, BWD, h.keys.bwd, ++h.bwd, plain.length);
   }
 
   private extend(h: HopCircuit, hopKey: Uint8Array, e: Uint8Array): void {
@@ -311,16 +336,19 @@ export class CircuitEngine {
    */
   fromTun(pkt: Uint8Array, circuit: SourceCircuit | null): boolean {
     if (pkt.length < 20 || pkt[0]! >> 4 !== 4) return false;
+    if (pkt.length > CIRCUIT_MTU) return false;
     const h = this.byAddr.get(readAddr(pkt, 16));
     if (h) {
       rewriteAddr(pkt, 16, h.origSrc);
-      this.back(h, concat([CMD.data], pkt));
+      this.scratch[LINK_HEADER + 8] = CMD.data;
+      this.scratch.set(pkt, LINK_HEADER + 9);
+      this.sendLayered(h.prev, h.cidIn, BWD, h.keys.bwd, ++h.bwd, pkt.length + 1);
       return true;
     }
     if (!circuit || circuit.state !== 'ready') return false;
     circuit.txPackets++;
     rewriteAddr(pkt, 12, SOURCE_PLACEHOLDER);
-    this.forward(circuit, concat([CMD.data], pkt));
+    this.forward(circuit, CMD.data, pkt);
     return true;
   }
 
@@ -341,15 +369,25 @@ export class CircuitEngine {
     return c;
   }
 
-  /** A layered forward cell: `plain` for the last built hop, RELAY for each before it. */
-  private forward(c: SourceCircuit, plain: Uint8Array): void {
-    let blob = plain;
-    for (let j = c.hops.length - 1; j >= 0; j--) {
+  /**
+   * A layered forward cell, built in one buffer: [header][c0][R][c1][R] … [cN][cmd][payload][tagN] …
+   * [tag1][tag0] — the command for the last built hop inside, RELAY for each hop before it; each
+   * layer sealed in place, innermost first.
+   */
+  private forward(c: SourceCircuit, cmd: number, payload: Uint8Array): void {
+    const n = c.hops.length;
+    const buf = this.scratch;
+    const at = (j: number) => LINK_HEADER + j * 9; // layer j starts here
+    buf[at(n - 1) + 8] = cmd;
+    buf.set(payload, at(n - 1) + 9);
+    let len = 1 + payload.length;
+    for (let j = n - 1; j >= 0; j--) {
+      if (j < n - 1) buf[at(j) + 8] = CMD.relay;
       const hop = c.hops[j]!;
-      hop.fwd++;
-      blob = wrap(hop.keys.fwd, hop.fwd, j === c.hops.length - 1 ? blob : concat([CMD.relay], blob));
+      len = sealLayer(hop.keys.fwd, ++hop.fwd, buf, at(j), j === n - 1 ? len : 1 + len);
     }
-    this.host.sendLink(c.first, this.link(CELL, c.cid, blob, FWD));
+    this.header(buf, CELL, FWD, c.cid, len);
+    this.host.sendLink(c.first, buf.subarray(0, LINK_HEADER + len));
   }
 
   private sourceStep(c: SourceCircuit, reply: Uint8Array, now: number): void {
@@ -368,28 +406,29 @@ export class CircuitEngine {
     }
     const next = new HopInitiator(c.path[c.hops.length]!);
     c.pending = next;
-    const body = new Uint8Array(65);
-    body[0] = CMD.extend;
-    body.set(next.hopStatic, 1);
-    body.set(next.ephemeral, 33);
-    this.forward(c, body);
+    const body = new Uint8Array(64);
+    body.set(next.hopStatic, 0);
+    body.set(next.ephemeral, 32);
+    this.forward(c, CMD.extend, body);
     this.host.flush();
   }
 
   private sourceCell(c: SourceCircuit, blob: Uint8Array, now: number): void {
-    // Peel the hops' layers in order; the hop that spoke is the last whose layer opens.
-    let plain: Uint8Array | null = null;
-    let cur = blob;
+    // Every message comes from the last built hop (the exit once built): one layer per hop,
+    // opened in place, outermost (the first hop's) first.
+    let at = 0;
+    let end = blob.length;
     for (const hop of c.hops) {
-      const r = peel(hop.keys.bwd, cur);
-      if (!r) break;
-      plain = r.inner;
-      cur = r.inner;
+      const len = openLayer(hop.keys.bwd, blob, at, end);
+      if (len < 0) return void this.counters.cellsDropped++;
+      at += 8;
+      end = at + len;
     }
-    if (!plain || plain.length === 0) return void this.counters.cellsDropped++;
+    if (end - at < 1) return void this.counters.cellsDropped++;
+    const plain = blob.subarray(at, end);
     const cmd = plain[0];
     if (cmd === CMD.data) {
-      const pkt = plain.slice(1);
+      const pkt = plain.subarray(1);
       if (pkt.length < 20 || readAddr(pkt, 16) !== SOURCE_PLACEHOLDER) return void this.counters.cellsDropped++;
       c.rxPackets++;
       rewriteAddr(pkt, 16, c.localAddr);
@@ -438,10 +477,9 @@ export class CircuitEngine {
         const id = randomU32();
         c.probes.set(id, now);
         for (const [pid, at] of c.probes) if (now - at > FAIL_MS) c.probes.delete(pid);
-        const body = new Uint8Array(5);
-        body[0] = CMD.ping;
-        new DataView(body.buffer).setUint32(1, id);
-        this.forward(c, body);
+        const body = new Uint8Array(4);
+        new DataView(body.buffer).setUint32(0, id);
+        this.forward(c, CMD.ping, body);
       }
     }
     // Circuits carried for others whose links are gone or silent for long are forgotten.

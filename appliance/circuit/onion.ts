@@ -82,21 +82,41 @@ export function hopRespond(staticPrivate: Uint8Array, e: Uint8Array): { keys: Ho
   return { keys, reply };
 }
 
-/** One layer around `inner` under `key` and `counter`. */
+const nonce = new Uint8Array(12);
+const nonceView = new DataView(nonce.buffer);
+
+/**
+ * Seals one layer in place: the counter goes to buf[at, at+8), the `len` bytes after it are
+ * encrypted and the tag follows them. The layer is buf[at, at + LAYER_OVERHEAD + len).
+ */
+export function sealLayer(key: Uint8Array, counter: number, buf: Uint8Array, at: number, len: number): number {
+  new DataView(buf.buffer, buf.byteOffset).setBigUint64(at, BigInt(counter), true);
+  nonceView.setBigUint64(4, BigInt(counter), true);
+  aead.seal(key, nonce, buf, at + 8, len);
+  return LAYER_OVERHEAD + len;
+}
+
+/** Opens the layer buf[at, end) in place: the plaintext's length (at at + 8), or -1 (then buf is unchanged). */
+export function openLayer(key: Uint8Array, buf: Uint8Array, at: number, end: number): number {
+  if (end - at < LAYER_OVERHEAD) return -1;
+  const counter = new DataView(buf.buffer, buf.byteOffset).getBigUint64(at, true);
+  if (counter > BigInt(Number.MAX_SAFE_INTEGER)) return -1;
+  nonceView.setBigUint64(4, counter, true);
+  return aead.open(key, nonce, buf, at + 8, end) ? end - at - LAYER_OVERHEAD : -1;
+}
+
+/** One layer around `inner` under `key` and `counter` (a new buffer). */
 export function wrap(key: Uint8Array, counter: number, inner: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + inner.length + 16);
-  new DataView(out.buffer).setBigUint64(0, BigInt(counter), true);
   out.set(inner, 8);
-  aead.seal(key, nonceOf(counter), out, 8, inner.length);
+  sealLayer(key, counter, out, 0, inner.length);
   return out;
 }
 
-/** The inside of one layer, with its counter; null when it does not authenticate. */
+/** The inside of one layer (a copy), with its counter; null when it does not authenticate. */
 export function peel(key: Uint8Array, layer: Uint8Array): { counter: number; inner: Uint8Array } | null {
-  if (layer.length < LAYER_OVERHEAD) return null;
-  const counter = Number(new DataView(layer.buffer, layer.byteOffset, 8).getBigUint64(0, true));
-  if (!Number.isSafeInteger(counter)) return null;
-  const buf = layer.slice(8);
-  if (!aead.open(key, nonceOf(counter), buf, 0, buf.length)) return null;
-  return { counter, inner: buf.subarray(0, buf.length - 16) };
+  const buf = layer.slice();
+  const len = openLayer(key, buf, 0, buf.length);
+  if (len < 0) return null;
+  return { counter: Number(new DataView(buf.buffer).getBigUint64(0, true)), inner: buf.subarray(8, 8 + len) };
 }
