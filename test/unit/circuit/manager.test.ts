@@ -88,6 +88,7 @@ describe('circuit choice', () => {
     expect(m.circuitFor(tcp(localCircuitAddr(2), 80))).toBeNull(); // no 2-hop devices wanted
     clock.t += ROTATE_MS + 1;
     for (const p of [a, b, x]) p.lastReceivedMs = clock.t; // the relays are still heard from
+    expect(m.circuitFor(old)).toBe(built[0]!); // the connection is live when the rotation comes
     m.tick();
     expect(built).toHaveLength(2);
     expect(m.circuitFor(old)).toBe(built[0]!); // a live connection stays
