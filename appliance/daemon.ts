@@ -240,6 +240,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     canRelay: () => live.relay.enabled,
     canExit: () => live.exit !== null,
     maxCircuits: () => live.limits.maxCircuits,
+    carryFor: (p, bytes) => dev.carryFor(p, bytes),
     tunWrite: (pkt) => circuitTun?.write(pkt) ?? false,
   });
   // The receive path optimised before the first real packet (warmup.ts says why;

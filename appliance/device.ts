@@ -13,6 +13,7 @@
 //   handshake  session/handshakes.ts: initiate / retransmit / respond / complete, keypair rotation
 //   timers     session/timers.ts: WireGuard whitepaper §6: rekey, keepalives, give-up, key erasure
 
+import { TokenBucket, bucketFor } from './session/rate.ts';
 import { EXIT_ABSENT, EXIT_UNSET, MAX_DEVICE_EXITS, exitIndexOf } from './dataplane/exit-ports.ts';
 import type { StaticIdentity } from './noise/handshake.ts';
 import { CookieChecker } from './noise/cookie.ts';
@@ -99,6 +100,8 @@ export class Device {
   /** Per-device exits (dataplane/exit-ports.ts): index k → its peer, null when it is not a peer
    * (its devices' traffic is dropped, not sent elsewhere), undefined when k is not in use. */
   private deviceExitList: (Peer | null | undefined)[] = [];
+  /** [relay] member_rate_mbit: a token bucket per member slot. */
+  private readonly carryBudgets = new Map<number, TokenBucket>();
   /** Data-plane slots: the next never used, and those of removed peers (reused first). */
   private nextSlot = 0;
   private readonly freeSlots: number[] = [];
@@ -549,7 +552,7 @@ export class Device {
     const dgram = msg.subarray(RELAY_HEADER, RELAY_HEADER + length);
     if (msg[0] === RELAY_FORWARD) {
       const to = this.byKey.get(keyId(key));
-      if (!this.relaying || !to || to === from || !to.endpoint || to.endpoint.relay || !this.relayPairAllowed(from, to, now) ||
+      if (!this.relaying || !to || to === from || !to.endpoint || to.endpoint.relay || !this.relayPairAllowed(from, to, now) || !this.carryFor(from, dgram.length, now) ||
         !this.sendPlain(to, relayMessage(RELAY_DELIVER, from.publicKey, dgram), now)) {
         this.counters.relayRefused++;
         return;
@@ -577,6 +580,24 @@ export class Device {
     }
     this.relayPairs.set(pair, now);
     return true;
+  }
+
+  /**
+   * Whether `bytes` more may be carried for `member` now ([relay] member_rate_mbit: each member's
+   * own token bucket; relayed datagrams and circuit cells alike). Over it: dropped and counted.
+   */
+  carryFor(member: Peer, bytes: number, now = this.seams.now()): boolean {
+    const mbit = this.config.relay.memberRateMbit;
+    if (mbit <= 0) return true;
+    let b = this.carryBudgets.get(member.slot);
+    if (!b) {
+      const { rate, burst } = bucketFor(mbit);
+      b = new TokenBucket(rate, burst, now);
+      this.carryBudgets.set(member.slot, b);
+    }
+    if (b.take(bytes, now)) return true;
+    this.counters.relayRateLimited++;
+    return false;
   }
 
   /** How many member pairs this relay carries now. */

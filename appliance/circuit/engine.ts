@@ -66,6 +66,8 @@ export interface CircuitHost {
   canExit(): boolean;
   /** At most this many circuits carried for others. */
   maxCircuits(): number;
+  /** Whether `bytes` more may be carried for `member` now (its [relay] member_rate_mbit). */
+  carryFor(member: Peer, bytes: number): boolean;
   /** Writes to the circuit TUN (a source: replies for the LAN; an exit: packets for the internet). */
   tunWrite(pkt: Uint8Array): boolean;
 }
@@ -211,7 +213,7 @@ export class CircuitEngine {
       const mine = this.mine.get(linkKey(from, cid));
       if (mine) return this.sourceCell(mine, blob, now);
       const h = this.byOut.get(linkKey(from, cid));
-      if (!h) return void this.counters.cellsDropped++;
+      if (!h || !this.host.carryFor(h.prev, blob.length)) return void this.counters.cellsDropped++;
       h.lastMs = now;
       // One layer more, in the scratch buffer: [header][counter][blob][tag].
       this.scratch.set(blob, LINK_HEADER + 8);
@@ -222,7 +224,7 @@ export class CircuitEngine {
     const h = this.byIn.get(linkKey(from, cid));
     // Opened in place: the received message is ours until this returns.
     const len = h ? openLayer(h.keys.fwd, blob, 0, blob.length) : -1;
-    if (!h || len < 1) return void this.counters.cellsDropped++;
+    if (!h || len < 1 || !this.host.carryFor(h.prev, len)) return void this.counters.cellsDropped++;
     h.lastMs = now;
     const cmd = blob[8];
     if (cmd === CMD.relay && h.next) {
@@ -339,6 +341,7 @@ export class CircuitEngine {
     if (pkt.length > CIRCUIT_MTU) return false;
     const h = this.byAddr.get(readAddr(pkt, 16));
     if (h) {
+      if (!this.host.carryFor(h.prev, pkt.length)) return false;
       rewriteAddr(pkt, 16, h.origSrc);
       this.scratch[LINK_HEADER + 8] = CMD.data;
       this.scratch.set(pkt, LINK_HEADER + 9);

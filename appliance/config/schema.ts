@@ -82,7 +82,8 @@ export interface Config {
   /** This appliance offers itself as an exit; null: it does not. */
   exit: ExitConfig | null;
   /** Relaying for members that cannot reach each other directly (README "Discovery"). */
-  relay: { enabled: boolean };
+  /** Relaying for members that cannot reach each other, and carrying circuits; each member's share capped (Mbit/s, 0 = none). */
+  relay: { enabled: boolean; memberRateMbit: number };
   /** The web admin: `listen` "ip:port", "lan" (the gateway LAN's address, port 80: the default with a [gateway]), or null (off). */
   admin: { listen: string | null };
   /** What loading had to work around (a broken file replaced by its last good copy): logged at start. */
@@ -161,11 +162,11 @@ export function parseAdmin(raw: unknown, gateway: boolean): { listen: string | n
   return { listen };
 }
 
-function parseRelay(raw: unknown): { enabled: boolean } {
+function parseRelay(raw: unknown): { enabled: boolean; memberRateMbit: number } {
   const r = table(raw ?? {}, 'relay');
-  rejectUnknown(r, 'relay', ['enabled']);
+  rejectUnknown(r, 'relay', ['enabled', 'member_rate_mbit']);
   if (r.enabled !== undefined && typeof r.enabled !== 'boolean') throw new ConfigError('relay.enabled', 'expected true or false');
-  return { enabled: r.enabled === true };
+  return { enabled: r.enabled === true, memberRateMbit: int(r, 'member_rate_mbit', 'relay', 0, 0, 100_000) };
 }
 
 /** Decodes a WireGuard-style base64 key (32 bytes, 44 characters). */

@@ -43,6 +43,8 @@ export interface Counters {
   peersRefused: number;
   /** Probe echoes matching no probe of ours (late, repeated or made up by the peer). */
   probeRepliesUnmatched: number;
+  /** Bytes carried for a member (relayed datagrams, circuit cells) dropped over its [relay] member_rate_mbit. */
+  relayRateLimited: number;
 }
 
 export function newCounters(): Counters {
@@ -52,6 +54,6 @@ export function newCounters(): Counters {
     handshakeBadMac: 0, handshakeInvalid: 0, handshakeReplay: 0, handshakeFlood: 0, initiationsSent: 0, initiationsReceived: 0,
     responsesSent: 0, responsesReceived: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0,
     keepalivesSent: 0, keepalivesReceived: 0, relayForwarded: 0, relayRefused: 0, relayDelivered: 0, relaySent: 0,
-    relayPairsRefused: 0, peersRefused: 0, probeRepliesUnmatched: 0,
+    relayPairsRefused: 0, peersRefused: 0, probeRepliesUnmatched: 0, relayRateLimited: 0,
   };
 }

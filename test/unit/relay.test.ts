@@ -187,6 +187,29 @@ describe('control messages', () => {
   });
 });
 
+describe('relay fairness ([relay] member_rate_mbit)', () => {
+  test('a member sending through the relay faster than its cap loses what is over the burst; the budget refills with time', () => {
+    const { dev, tun, pump, peer, clock } = network(true, 'member_rate_mbit = 1\n');
+    expect(dev.r.counters.relayRateLimited).toBe(0);
+    dev.a.useRelay(peer('a', 'd'), peer('a', 'r'));
+    pump();
+    const before = tun.d.length;
+    // 200 packets of ~1 KB at one instant: the burst (64 KiB at 1 Mbit/s) lets ~60 through.
+    for (let i = 0; i < 200; i++) dev.a.outbound([ipv4(OVERLAY.a, OVERLAY.d, new Array(1000).fill(i & 0xff))], 1);
+    pump();
+    const through = tun.d.length - before;
+    expect(through).toBeGreaterThan(40);
+    expect(through).toBeLessThan(80);
+    expect(dev.r.counters.relayRateLimited).toBeGreaterThan(100);
+    // A second later, 125 KB more may pass (1 Mbit/s), up to the burst.
+    clock.t += 1000;
+    const mid = tun.d.length;
+    for (let i = 0; i < 30; i++) dev.a.outbound([ipv4(OVERLAY.a, OVERLAY.d, new Array(1000).fill(1))], 1);
+    pump();
+    expect(tun.d.length - mid).toBe(30);
+  });
+});
+
 describe('relay limits ([limits] max_relayed_pairs)', () => {
   test('at max_relayed_pairs = 1, one pair is relayed both ways; at 0, none is, and the refusals are counted', () => {
     for (const cap of [1, 0]) {

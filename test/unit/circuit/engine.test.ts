@@ -37,7 +37,7 @@ function checksumsOk(p: Uint8Array): boolean {
   return fold(u) === 0xffff;
 }
 
-function network(opts: { relays?: Name[]; exits?: Name[]; maxCircuits?: number } = {}) {
+function network(opts: { relays?: Name[]; exits?: Name[]; maxCircuits?: number; carry?: () => boolean } = {}) {
   const keys = Object.fromEntries(NAMES.map((n) => [n, generatePrivateKey()])) as Record<Name, Uint8Array>;
   const pub = (n: Name) => publicKeyOf(keys[n]);
   const slots = Object.fromEntries(NAMES.map((n, i) => [n, i + 1])) as Record<Name, number>;
@@ -67,6 +67,7 @@ function network(opts: { relays?: Name[]; exits?: Name[]; maxCircuits?: number }
       canRelay: () => (opts.relays ?? ['r1', 'r2']).includes(n),
       canExit: () => (opts.exits ?? ['e']).includes(n),
       maxCircuits: () => opts.maxCircuits ?? 256,
+      carryFor: () => opts.carry?.() ?? true,
       tunWrite: (pkt) => (tun[n].push(pkt.slice()), true),
     });
   }
@@ -191,6 +192,17 @@ describe('circuits', () => {
     const c = network({ maxCircuits: 0 });
     expect(built(c, ['r1', 'e']).state).toBe('failed');
     expect(c.engines.r1.counters.refused).toBe(1);
+  });
+
+  test('a hop over the member\'s carry budget drops its cells (and the source\'s circuit stops answering)', () => {
+    let allow = true;
+    const n = network({ carry: () => allow });
+    const c = built(n, ['r1', 'r2', 'e']);
+    allow = false;
+    n.engines.s.fromTun(udp(addrText(SOURCE_PLACEHOLDER), '198.51.100.10', [1]), c);
+    n.pump();
+    expect(n.tun.e).toHaveLength(0);
+    expect(n.engines.r1.counters.cellsDropped).toBe(1);
   });
 
   test('closing a circuit frees it at every hop; hostile link messages are dropped, never thrown', () => {
