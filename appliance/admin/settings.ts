@@ -225,7 +225,7 @@ export function saveSettings(path: string, s: Settings): void {
 /** The [exit] section an offer turns on: the config's own when it has one, else out of the gateway's WAN. */
 export function exitSectionFor(config: Config): ExitConfig | null {
   if (config.exit) return { ...config.exit, deny: [...config.exit.deny] };
-  if (config.gateway) return { wan: config.gateway.wan, blockSmtp: true, deny: [], rateMbit: 0, forwardPorts: { ...DEFAULT_FORWARD_PORTS }, forwardsPerMember: DEFAULT_FORWARDS_PER_MEMBER, memberRateMbit: 0, memberConnections: DEFAULT_MEMBER_CONNECTIONS };
+  if (config.gateway) return { wan: config.gateway.wan, blockSmtp: true, deny: [], rateMbit: 0, forwardPorts: { ...DEFAULT_FORWARD_PORTS }, forwardsPerMember: DEFAULT_FORWARDS_PER_MEMBER, memberRateMbit: 0, memberConnections: DEFAULT_MEMBER_CONNECTIONS, wanMbit: 0 };
   return null;
 }
 

@@ -72,6 +72,8 @@ export interface ExitConfig {
   forwardPorts: { first: number; last: number };
   /** At most this many inbound ports per member. */
   forwardsPerMember: number;
+  /** The uplink's real upload rate in Mbit/s: shaped to it, the owner's traffic first (0 = no shaping). */
+  wanMbit: number;
   /** Fair sharing: each member's own cap, each way, in Mbit/s (0 = none), and its open connections (0 = none). */
   memberRateMbit: number;
   memberConnections: number;
@@ -176,7 +178,7 @@ export function parseGateway(raw: unknown, tunName: string): GatewayConfig {
 
 export function parseExit(raw: unknown): ExitConfig | null {
   const e = table(raw, 'exit');
-  rejectUnknown(e, 'exit', ['enabled', 'accept_risk', 'wan', 'block_smtp', 'deny', 'rate_mbit', 'forward_ports', 'forwards_per_member', 'member_rate_mbit', 'member_connections']);
+  rejectUnknown(e, 'exit', ['enabled', 'accept_risk', 'wan', 'block_smtp', 'deny', 'rate_mbit', 'forward_ports', 'forwards_per_member', 'member_rate_mbit', 'member_connections', 'wan_mbit']);
   if (e.enabled !== undefined && typeof e.enabled !== 'boolean') throw new ConfigError('exit.enabled', 'expected true or false');
   if (e.enabled !== true) return null;
   if (e.accept_risk !== true) {
@@ -201,6 +203,7 @@ export function parseExit(raw: unknown): ExitConfig | null {
     forwardPorts,
     forwardsPerMember: int(e, 'forwards_per_member', 'exit', DEFAULT_FORWARDS_PER_MEMBER, 0, 1024),
     memberRateMbit: int(e, 'member_rate_mbit', 'exit', 0, 0, 100_000),
+    wanMbit: int(e, 'wan_mbit', 'exit', 0, 0, 100_000),
     memberConnections: int(e, 'member_connections', 'exit', DEFAULT_MEMBER_CONNECTIONS, 0, 1_000_000),
   };
 }

@@ -16,6 +16,7 @@ import type { Runner } from '../system/runner.ts';
 import { applyRuleset, circuitMark, removeRuleset, type Ruleset } from '../system/nft.ts';
 import { applyCircuitRoutes, applyRules, applyTunRoutes, removeRouting, type PolicyRouting } from '../system/policy-routing.ts';
 import { Dnsmasq } from '../system/dnsmasq.ts';
+import { applyShaping, removeShaping } from '../system/shaping.ts';
 import type { ForwardElement } from './port-forwards.ts';
 
 /** Private ranges (RFC 1918, RFC 4193): an exit's members never reach someone's home network through it. */
@@ -79,6 +80,7 @@ export function rulesetFor(config: Config, interfaces: ReturnType<typeof network
           blockSmtp: e.blockSmtp,
           rateMbit: e.rateMbit,
           circuitTun: circuitTunName(tun),
+          shaped: e.wanMbit > 0,
           memberRateMbit: e.memberRateMbit,
           memberConnections: e.memberConnections,
         }
@@ -101,6 +103,7 @@ export class GatewayController {
   /** New settings (device policies, kill switch, exit offer): the firewall and rules are replaced at once. */
   update(config: Config): void {
     const wasActive = this.active;
+    if (this.config.exit && !config.exit) removeShaping(this.deps.run, this.config.exit.wan);
     this.config = config;
     if (this.active) this.prepare();
     else if (wasActive) removeRuleset(this.deps.run);
@@ -122,6 +125,10 @@ export class GatewayController {
     else this.deps.run(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     if (this.config.interface.advertise.length > 0) this.deps.log(`site: sharing ${this.config.interface.advertise.map(formatPrefix).join(' ')} with the members`);
     if (this.config.exit) this.deps.log('exit: this appliance is an exit — members\' traffic leaves from its WAN address (exit.accept_risk = true)');
+    if (this.config.exit) {
+      applyShaping(this.deps.run, this.config.exit.wan, this.config.exit.wanMbit);
+      if (this.config.exit.wanMbit > 0) this.deps.log(`exit: ${this.config.exit.wan} shaped to ${this.config.exit.wanMbit} Mbit/s, this home's own traffic first`);
+    }
   }
 
   private applyFirewall(): void {
@@ -167,6 +174,7 @@ export class GatewayController {
 export function teardown(config: Config, run: Runner, interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): { keptKillSwitch: boolean } {
   const r = routing(config);
   if (r) removeRouting(run, r);
+  if (config.exit) removeShaping(run, config.exit.wan);
   const keep = config.gateway?.killSwitch === 'always';
   if (keep) applyRuleset(run, rulesetFor({ ...config, exit: null }, interfaces, true));
   else removeRuleset(run);

@@ -17,6 +17,7 @@ import { addrText } from '../circuit/rewrite.ts';
 import { localCircuitAddr } from '../circuit/engine.ts';
 import { formatIp, formatPrefix, type Prefix } from '../dataplane/packet/addr.ts';
 import { networkOf } from './link.ts';
+import { MEMBERS_CLASS } from './shaping.ts';
 import type { ForwardElement } from '../gateway/port-forwards.ts';
 
 export const TABLE = 'warren';
@@ -55,6 +56,8 @@ export interface ExitRules {
   rateMbit: number;
   /** The circuit TUN: circuits' packets leave by the WAN under the same policy as members'. */
   circuitTun?: string;
+  /** The uplink is shaped (system/shaping.ts): members' packets go in the lower class. */
+  shaped?: boolean;
   /** Each member's cap each way (Mbit/s) and on its open connections; 0 = none. */
   memberRateMbit?: number;
   memberConnections?: number;
@@ -267,6 +270,7 @@ function exitParts(e: ExitRules, forwards: readonly ForwardElement[]) {
     ...(e.blockSmtp ? [`    iifname ${tun} tcp dport 25 drop`] : []),
     // A policer on what members send out (all members together); its burst is a tenth of a
     // second's worth. Measured: a 20 Mbit/s cap let 24.0–24.5 Mbit/s of TCP payload through.
+    ...(e.shaped ? [`    iifname ${tun} oifname ${wan} meta priority set ${MEMBERS_CLASS}`] : []),
     ...(e.rateMbit > 0 ? [`    iifname ${tun} oifname ${wan} limit rate over ${kbytesPerSecond(e.rateMbit)} kbytes/second burst ${Math.max(16, Math.round(kbytesPerSecond(e.rateMbit) / 10))} kbytes drop`] : []),
     `    iifname ${tun} oifname ${wan} accept`,
     `    iifname ${tun} drop`,

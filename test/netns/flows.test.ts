@@ -118,3 +118,31 @@ test('fair sharing: a member over its connection cap is refused more; its rate i
     await lab.kill(iperf);
   }
 }, 180_000);
+
+test('a shaped uplink (exit.wan_mbit = 40): the owner\'s own upload keeps priority over a member\'s', async () => {
+  await lab.kill(exit.proc);
+  exit = await startExit(lab, g, exit.iface, { wan_mbit: 40 });
+  await waitFor('the client reaches the web through the exit again', () => curlFrom(lab, g.ns.client, `http://${ADDR.web}/`, 2).then((b) => b ?? undefined), { timeoutMs: 30_000, intervalMs: 250 });
+  expect((await lab.exec(g.ns.exit, ['tc', 'qdisc', 'show', 'dev', 'wan0'])).stdout).toContain('htb 5741:');
+  const servers = [5221, 5222].map((port) => lab.spawn(g.ns.inet, ['iperf3', '-s', '-B', ADDR.web, '-p', String(port)], { log: `iperf3-shaped-${port}` }));
+  try {
+    for (const port of [5221, 5222]) await waitFor(`iperf3 server ${port}`, async () => (await lab.exec(g.ns.inet, ['ss', '-Hltn', `sport = :${port}`])).stdout.trim() !== '', { timeoutMs: 10_000, intervalMs: 100 });
+    const mbit = (r: { stdout: string }) => (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e6;
+    // The owner (the exit's own host) and a member (the LAN client through the tunnel) upload at once.
+    const [owner, member] = await Promise.all([
+      lab.exec(g.ns.exit, ['iperf3', '-c', ADDR.web, '-p', '5221', '-t', '6', '-J'], { check: false, timeoutMs: 30_000 }),
+      lab.exec(g.ns.client, ['iperf3', '-c', ADDR.web, '-p', '5222', '-t', '6', '-J'], { check: false, timeoutMs: 30_000 }),
+    ]);
+    const o = mbit(owner);
+    const m = mbit(member);
+    console.log(`uplink shaped to 40 Mbit/s: the owner's upload ${o.toFixed(1)} Mbit/s, a member's ${m.toFixed(1)} Mbit/s at the same time`);
+    expect(o + m).toBeLessThan(48);
+    expect(o).toBeGreaterThan(3 * m);
+    expect(m).toBeGreaterThan(1.5); // members keep their guaranteed tenth
+  } finally {
+    for (const s of servers) await lab.kill(s);
+    await lab.kill(exit.proc);
+    exit = await startExit(lab, g, exit.iface);
+  }
+  expect((await lab.exec(g.ns.exit, ['tc', 'qdisc', 'show', 'dev', 'wan0'])).stdout).not.toContain('htb 5741:');
+}, 180_000);

@@ -38,7 +38,7 @@ const variants: [string, Ruleset][] = [
   ['gateway and exit with circuits', { gateway: { ...gateway, defaultPolicy: 'overlay', circuitTun: 'warren0c', hops: 3 }, exit: { ...exit, circuitTun: 'warren0c' } }],
   ['gateway and exit with inbound ports and fair sharing', {
     gateway: { ...gateway, defaultPolicy: 'overlay' },
-    exit: { ...exit, memberRateMbit: 25, memberConnections: 4096 },
+    exit: { ...exit, memberRateMbit: 25, memberConnections: 4096, shaped: true },
     forwards: {
       exit: [{ proto: 'tcp', port: 51413, to: '100.80.0.7', toPort: 4000 }, { proto: 'udp', port: 51413, to: '100.80.0.7', toPort: 4000 }, { proto: 'tcp', port: 60000, to: '100.80.0.9', toPort: 48123 }],
       home: [{ proto: 'tcp', port: 4000, to: '192.168.1.40', toPort: 51413 }, { proto: 'udp', port: 4000, to: '192.168.1.40', toPort: 51413 }],

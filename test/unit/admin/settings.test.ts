@@ -149,9 +149,9 @@ describe('applySettings on a parsed config', () => {
   });
 
   test('exit offer: on uses the gateway WAN (or keeps an [exit] section), off removes it', () => {
-    expect(applySettings(config, SAMPLE).exit).toEqual({ wan: 'eth0', blockSmtp: true, deny: [], rateMbit: 0, forwardPorts: { first: 1024, last: 65_535 }, forwardsPerMember: 16, memberRateMbit: 0, memberConnections: 8192 });
+    expect(applySettings(config, SAMPLE).exit).toEqual({ wan: 'eth0', blockSmtp: true, deny: [], rateMbit: 0, forwardPorts: { first: 1024, last: 65_535 }, forwardsPerMember: 16, memberRateMbit: 0, memberConnections: 8192, wanMbit: 0 });
     const withExit = parseConfigText(`${GATEWAY}[exit]\nenabled = true\naccept_risk = true\nwan = "eth1"\nrate_mbit = 20\nblock_smtp = false\n`);
-    expect(applySettings(withExit, SAMPLE).exit).toEqual({ wan: 'eth1', blockSmtp: false, deny: [], rateMbit: 20, forwardPorts: { first: 1024, last: 65_535 }, forwardsPerMember: 16, memberRateMbit: 0, memberConnections: 8192 });
+    expect(applySettings(withExit, SAMPLE).exit).toEqual({ wan: 'eth1', blockSmtp: false, deny: [], rateMbit: 20, forwardPorts: { first: 1024, last: 65_535 }, forwardsPerMember: 16, memberRateMbit: 0, memberConnections: 8192, wanMbit: 0 });
     expect(applySettings(withExit, { ...SAMPLE, exitOffer: { enabled: false, acceptRisk: true } }).exit).toBeNull();
   });
 

@@ -184,6 +184,11 @@ describe('exit ruleset', () => {
     expect(chainOf(t, 'nat_postrouting')).toContain('iifname { "warren0", "warren0c" } oifname "eth0" masquerade');
   });
 
+  test('a shaped uplink: members\' packets are put in the lower HTB class', () => {
+    expect(chainOf(buildRuleset({ gateway: null, exit: { ...EXIT, shaped: true } }), 'filter_forward')).toContain('iifname "warren0" oifname "eth0" meta priority set 5741:20');
+    expect(buildRuleset({ gateway: null, exit: EXIT })).not.toContain('meta priority');
+  });
+
   test('a rate cap becomes a limit in kbytes/s', () => {
     expect(buildRuleset({ gateway: null, exit: { ...EXIT, rateMbit: 8 } })).toContain('limit rate over 977 kbytes/second burst 98 kbytes drop');
   });
