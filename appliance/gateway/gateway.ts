@@ -8,6 +8,7 @@
 //             or a crash never opens a gap (the kill switch holds while Warren is down);
 //   teardown  `warren down`: everything goes, except the kill switch when kill_switch = "always".
 
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { alwaysDenied } from '../config/gateway.ts';
@@ -91,6 +92,19 @@ export function rulesetFor(config: Config, interfaces: ReturnType<typeof network
   };
 }
 
+/** Connections an exit should be able to track (a few homes with torrent clients). */
+export const EXIT_CONNTRACK_MIN = 65_536;
+
+/** The kernel's connection-tracking limit, or null where it cannot be read. */
+export function conntrackMax(): number | null {
+  try {
+    const n = Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8').trim());
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
 export class GatewayController {
   private dns: Dnsmasq | null = null;
   private forwards: { exit: readonly ForwardElement[]; home: readonly ForwardElement[] } = { exit: [], home: [] };
@@ -126,6 +140,10 @@ export class GatewayController {
     if (this.config.interface.advertise.length > 0) this.deps.log(`site: sharing ${this.config.interface.advertise.map(formatPrefix).join(' ')} with the members`);
     if (this.config.exit) this.deps.log('exit: this appliance is an exit — members\' traffic leaves from its WAN address (exit.accept_risk = true)');
     if (this.config.exit) {
+      const max = conntrackMax();
+      if (max !== null && max < EXIT_CONNTRACK_MIN) {
+        this.deps.log(`exit: the kernel tracks at most ${max} connections (net.netfilter.nf_conntrack_max); an exit for several homes wants ${EXIT_CONNTRACK_MIN} or more (about 300 bytes each) — raise it in /etc/sysctl.d`);
+      }
       applyShaping(this.deps.run, this.config.exit.wan, this.config.exit.wanMbit);
       if (this.config.exit.wanMbit > 0) this.deps.log(`exit: ${this.config.exit.wan} shaped to ${this.config.exit.wanMbit} Mbit/s, this home's own traffic first`);
     }
