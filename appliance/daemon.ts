@@ -312,6 +312,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   const syncDeviceExits = (): void => dev.setDeviceExits(deviceExitKeys.map((k) => dev.peerByKey(k) ?? null));
   syncDeviceExits();
   const paths = new PathChooser();
+  // Configured members marked `relay = true` offer relaying as a discovery record would say.
+  for (const pc of config.peers) if (pc.relay) paths.offer(pc.publicKey, true);
   const circuitManager = new CircuitManager(circuits, {
     get peers() {
       return dev.peers;

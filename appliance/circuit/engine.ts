@@ -50,7 +50,7 @@ export const CIRCUIT_MTU = 1280;
 export const BUILD_TIMEOUT_MS = 3000;
 /** End-to-end probes (PING → exit → PONG) every PROBE_MS; unanswered for FAIL_MS: the circuit failed. */
 export const PROBE_MS = 1000;
-export const FAIL_MS = 3000;
+export const FAIL_MS = 2500;
 
 export interface CircuitHost {
   readonly peers: readonly Peer[];

@@ -17,6 +17,8 @@ export const DRAIN_IDLE_MS = 60_000;
 /** And at the latest this long after it stopped being current. */
 export const DRAIN_MAX_MS = 30 * 60_000;
 const MAX_FLOWS = 65_536;
+/** A first hop whose circuit failed is avoided this long (when another relay will do). */
+export const AVOID_FAILED_MS = 30_000;
 
 export interface CircuitChoiceHost {
   readonly peers: readonly Peer[];
@@ -40,6 +42,8 @@ interface Slot {
 export class CircuitManager {
   private readonly slots = new Map<2 | 3, Slot>();
   private readonly flows = new Map<string, { c: SourceCircuit; lastMs: number }>();
+  /** First hops of circuits that failed, and when. */
+  private readonly failedFirst = new Map<string, number>();
 
   constructor(private readonly engine: CircuitEngine, private readonly host: CircuitChoiceHost) {}
 
@@ -65,7 +69,11 @@ export class CircuitManager {
     const exit = exits[Math.floor(random() * exits.length)];
     if (!exit) return 'no member offers an exit';
     const relays = this.host.peers.filter((p) => p !== exit && this.host.offersRelay(p));
-    const first = weightedChoice(relays.filter(live), (p) => p.quality.cost(now), random);
+    // A first hop whose circuit just failed is passed over while another will do.
+    const recent = (p: Peer) => now - (this.failedFirst.get(encodeKey(p.publicKey)) ?? -Infinity) < AVOID_FAILED_MS;
+    const candidates = relays.filter(live);
+    const fresh = candidates.filter((p) => !recent(p));
+    const first = weightedChoice(fresh.length > 0 ? fresh : candidates, (p) => p.quality.cost(now), random);
     if (!first) return 'no relay with a live session to start a circuit';
     const path = [first.publicKey];
     if (hops === 3) {
@@ -83,6 +91,7 @@ export class CircuitManager {
     const now = this.host.now();
     for (const [hops, slot] of this.slots) {
       const c = slot.current;
+      if (c?.state === 'failed') this.failedFirst.set(encodeKey(c.path[0]!), now);
       if (c && (c.state === 'failed' || (c.state === 'ready' && now - c.builtMs > ROTATE_MS))) {
         if (c.state === 'ready') slot.draining.set(c, now);
         slot.current = null;

@@ -46,6 +46,8 @@ export interface PeerConfig {
   endpoint: Endpoint | null;
   allowedIps: Prefix[];
   persistentKeepalive: number; // seconds, 0 = off
+  /** A configured member that relays (circuits may start through it), as a discovery record would say. */
+  relay?: boolean;
 }
 
 /** Protocol timers in seconds (WireGuard whitepaper §6.1); tests shorten them. */
@@ -337,7 +339,8 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
   const peers = rawPeers.map((raw, i): PeerConfig => {
     const f = `peer[${i}]`;
     const p = table(raw, f);
-    rejectUnknown(p, f, ['name', 'public_key', 'preshared_key', 'endpoint', 'allowed_ips', 'persistent_keepalive']);
+    rejectUnknown(p, f, ['name', 'public_key', 'preshared_key', 'endpoint', 'allowed_ips', 'persistent_keepalive', 'relay']);
+    if (p.relay !== undefined && typeof p.relay !== 'boolean') throw new ConfigError(`${f}.relay`, 'expected true or false');
     let endpoint: Endpoint | null = null;
     if (p.endpoint !== undefined) {
       const e = str(p, 'endpoint', f);
@@ -351,6 +354,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
       endpoint,
       allowedIps: prefixes(strList(p, 'allowed_ips', f), `${f}.allowed_ips`),
       persistentKeepalive: int(p, 'persistent_keepalive', f, 0, 0, 65535),
+      ...(p.relay === true ? { relay: true } : {}),
     };
   });
   const seen = new Set<string>();

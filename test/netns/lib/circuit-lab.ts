@@ -41,7 +41,7 @@ export async function buildCircuitLab(lab: Lab): Promise<CircuitLab> {
 const net = (lab: Lab, c: CircuitLab, who: string) => ({ network: { file: labNetworkFile(lab, c.g, who) } });
 
 /** The exit and both relays; r1 keeps a session with the exit only when asked (2-hop circuits need it). */
-export async function startHops(lab: Lab, c: CircuitLab, opts: { r1ToExit?: boolean } = {}): Promise<{ r1: WarrenNode; r2: WarrenNode; exit: WarrenNode }> {
+export async function startHops(lab: Lab, c: CircuitLab, opts: { r1ToExit?: boolean; r2KnowsHome?: boolean } = {}): Promise<{ r1: WarrenNode; r2: WarrenNode; exit: WarrenNode }> {
   const { g, keys: k } = c;
   const exit = await startWarren(lab, g.ns.exit, {
     name: 'exit', privateKey: g.keys.exit.privateKey, listenPort: EXIT_PORT, addresses: [`${ADDR.exitOverlay}/10`], wire: 'native',
@@ -55,7 +55,11 @@ export async function startHops(lab: Lab, c: CircuitLab, opts: { r1ToExit?: bool
   const toExit = { name: 'exit', publicKey: g.keys.exit.publicKey, endpoint: `${ADDR.exitPublic}:${EXIT_PORT}`, allowedIps: [`${ADDR.exitOverlay}/32`], persistentKeepalive: 25 };
   const r2 = await startWarren(lab, c.ns.r2, {
     name: 'r2', privateKey: k.r2.privateKey, listenPort: R2.port, addresses: [`${R2.overlay}/10`], wire: 'native',
-    peers: [{ name: 'r1', publicKey: k.r1.publicKey, allowedIps: [`${R1.overlay}/32`] }, toExit],
+    peers: [
+      { name: 'r1', publicKey: k.r1.publicKey, allowedIps: [`${R1.overlay}/32`] },
+      toExit,
+      ...(opts.r2KnowsHome ? [{ name: 'home', publicKey: g.keys.home.publicKey, allowedIps: [`${ADDR.homeOverlay}/32`] }] : []),
+    ],
     sections: { ...net(lab, c, 'r2'), relay: { enabled: true } },
   });
   const r1 = await startWarren(lab, c.ns.r1, {
@@ -90,6 +94,26 @@ export function startCircuitHome(lab: Lab, c: CircuitLab, hops: 1 | 2 | 3, iface
         ...(hops > 1 ? { circuit_path: path } : {}),
         device: [{ name: 'tv', mac: '02:00:00:00:00:20', policy: 'direct' }],
       },
+    },
+  });
+}
+
+/**
+ * A home that draws its 2-hop circuits: both relays are configured members marked as relays
+ * (sessions with both), the exit a member with the default route and no endpoint (known by key).
+ */
+export function startDrawingHome(lab: Lab, c: CircuitLab): Promise<WarrenNode> {
+  const { g, keys: k } = c;
+  return startWarren(lab, g.ns.home, {
+    name: 'home', privateKey: g.keys.home.privateKey, listenPort: 41001, addresses: [`${ADDR.homeOverlay}/10`], wire: 'native',
+    peers: [
+      { name: 'r1', publicKey: k.r1.publicKey, endpoint: `${R1.public}:${R1.port}`, allowedIps: [`${R1.overlay}/32`], persistentKeepalive: 25, relay: true },
+      { name: 'r2', publicKey: k.r2.publicKey, endpoint: `${R2.public}:${R2.port}`, allowedIps: [`${R2.overlay}/32`], persistentKeepalive: 25, relay: true },
+      { name: 'exit', publicKey: g.keys.exit.publicKey, allowedIps: [`${ADDR.exitOverlay}/32`, '0.0.0.0/0'] },
+    ],
+    sections: {
+      ...net(lab, c, 'home'),
+      gateway: { lan: 'lan0', wan: 'wan0', dns_upstream: [ADDR.dns], hops: 2, device: [{ name: 'tv', mac: '02:00:00:00:00:20', policy: 'direct' }] },
     },
   });
 }

@@ -18,6 +18,8 @@ export interface WarrenPeer {
   endpoint?: string;
   allowedIps: string[];
   persistentKeepalive?: number;
+  /** A configured member that relays. */
+  relay?: boolean;
 }
 
 export interface WarrenConfig {
@@ -68,6 +70,7 @@ export function warrenConfigToml(c: WarrenConfig): string {
     if (p.endpoint !== undefined) peer.endpoint = p.endpoint;
     peer.allowed_ips = p.allowedIps;
     if (p.persistentKeepalive !== undefined) peer.persistent_keepalive = p.persistentKeepalive;
+    if (p.relay) peer.relay = true;
     return peer;
   });
   return stringify(doc);

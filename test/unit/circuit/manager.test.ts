@@ -72,6 +72,17 @@ describe('circuit choice', () => {
     expect(setup([peer('a'), x], { exits: [x] }).m.choosePath(3)).toBe('a 3-hop circuit needs two relays');
   });
 
+  test('after a circuit fails, its first hop is passed over while another relay will do', () => {
+    const [a, b, x] = [peer('a'), peer('b'), peer('x')];
+    const { m, built } = setup([a, b, x], { exits: [x] });
+    m.setWanted([2]);
+    m.tick();
+    expect(String.fromCharCode(built[0]!.path[0]![0]!)).toBe('a');
+    built[0]!.state = 'failed';
+    m.tick();
+    expect(String.fromCharCode(built[1]!.path[0]![0]!)).toBe('b');
+  });
+
   test('a fixed path is used as it is', () => {
     const fixed = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)];
     expect(setup([], { fixed }).m.choosePath(3)).toBe(fixed);
