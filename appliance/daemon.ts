@@ -29,6 +29,7 @@ import { dirname } from 'node:path';
 import { GatewayController, circuitTunName, circuitsWanted, ownSubnets } from './gateway/gateway.ts';
 import { ExitChooser } from './gateway/exit-choice.ts';
 import { PortService, type PortStatus } from './gateway/port-service.ts';
+import { runLeakTest, type LeakReport } from './gateway/leak-test.ts';
 import { CIRCUIT_MTU, CIRCUIT_POOL, CIRCUIT_TUN_ADDRESS, CircuitEngine } from './circuit/engine.ts';
 import { CircuitManager } from './circuit/manager.ts';
 import { PathChooser } from './discovery/paths.ts';
@@ -62,6 +63,8 @@ export interface DaemonHandle {
   status(): DaemonStatus;
   /** The owner changed settings: the firewall, exit choice and offers follow at once. */
   reconfigure(next: Config): void;
+  /** The admin's leak self-test (gateway/leak-test.ts). */
+  leakTest(): Promise<LeakReport>;
 }
 
 export type DaemonStatus = ReturnType<typeof buildStatus>;
@@ -424,6 +427,20 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   process.on('SIGINT', () => void shutdown(0));
   return {
     status: statusNow,
+    leakTest: () => {
+      const g = live.gateway;
+      const exitPeer = dev.exitPeer;
+      return runLeakTest({
+        url: live.admin.leakTestUrl,
+        overlay: live.interface.addresses.find((a) => a.family === 4) ? formatIp(live.interface.addresses.find((a) => a.family === 4)!.bytes) : null,
+        tun: tun.name,
+        resolvers: g?.dns.enabled ? g.dns.upstream : [],
+        redirectDns: g?.dns.enabled ?? false,
+        exitName: exitPeer?.name ?? null,
+        exitAddress: async () => (exitPeer && ports ? ports.exitWanAddress(encodeKey(exitPeer.publicKey)) : null),
+        run: systemRunner,
+      });
+    },
     reconfigure(next: Config): void {
       const before = live;
       live = next;

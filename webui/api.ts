@@ -18,6 +18,7 @@ export type {
   Hops,
   InboundPort,
   KillSwitch,
+  LeakReport,
   LanDevice,
   Member,
   NetworkInfo,

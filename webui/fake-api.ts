@@ -12,6 +12,7 @@ import {
   type DeviceSettings,
   type ExitOffer,
   type InboundPort,
+  type LeakReport,
   type LanDevice,
   type Member,
   type NetworkInfo,
@@ -118,6 +119,20 @@ export class FakeAdminApi implements AdminApi {
 
   async devices(): Promise<LanDevice[]> {
     return this.deviceList.map((d) => ({ ...d }));
+  }
+
+  /** What the fake's leak test finds: all good once there is a network. */
+  async leakTest(): Promise<LeakReport> {
+    if (!this.net.hasNetwork) return { ok: false, checks: [{ name: 'Tunnel', ok: false, detail: 'The tunnel is not running yet: create or join a network first.' }] };
+    const exit = this.peerList[0];
+    return {
+      ok: true,
+      checks: [
+        { name: 'Public address', ok: true, detail: `The internet sees 203.0.113.20: the address of your exit, ${exit?.name ?? 'exit'}.` },
+        { name: 'DNS', ok: true, detail: 'Asked of 9.9.9.9 through the tunnel.' },
+        { name: 'Kill switch', ok: true, detail: 'In the kernel.' },
+      ],
+    };
   }
 
   /** A made-up torrent client's port through the exit (the fake has no NAT-PMP). */

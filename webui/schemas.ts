@@ -14,6 +14,7 @@ export const Csrf = t.Optional(t.String({ maxLength: 128 }));
 export const Checkbox = t.Optional(t.Literal('on'));
 
 export const CsrfOnlyBody = t.Object({ _csrf: Csrf });
+export const LeakTestBody = t.Object({ _csrf: Csrf, run: t.Literal('1') });
 export const LoginBody = t.Object({ _csrf: Csrf, password: Password });
 export const SetupPasswordBody = t.Object({ _csrf: Csrf, password: Password, confirm: Password });
 export const CreateNetworkBody = t.Object({ _csrf: Csrf, name: t.String({ minLength: 1, maxLength: 64 }) });

@@ -27,6 +27,7 @@ import {
   type DeviceSettings,
   type ExitOffer,
   type InboundPort,
+  type LeakReport,
   type LanDevice,
   type NetworkInfo,
   type PrivacySettings,
@@ -96,6 +97,8 @@ export interface DaemonAdminDeps {
   selfName?: string;
   /** How long a listing of the LAN is reused (default 2000 ms; 0 in tests). */
   lanCacheMs?: number;
+  /** The running daemon's leak self-test; null while no tunnel runs. */
+  leakTest?: () => Promise<LeakReport> | null;
 }
 
 /**
@@ -126,6 +129,12 @@ export class DaemonAdminApi implements AdminApi {
 
   async status(): Promise<AdminStatus> {
     return adminStatus(this.deps.status(), () => ({ interfaceName: this.config()?.interface.name ?? '', publicKey: this.net.ownKey() ?? '' }));
+  }
+
+  async leakTest(): Promise<LeakReport> {
+    const run = this.deps.leakTest?.() ?? null;
+    if (!run) return { ok: false, checks: [{ name: 'Tunnel', ok: false, detail: 'The tunnel is not running yet: create or join a network first.' }] };
+    return run;
   }
 
   async ports(): Promise<{ devices: InboundPort[]; asExit: InboundPort[] }> {

@@ -77,6 +77,7 @@ export async function runAppliance(configPath: string): Promise<void> {
     config: () => base,
     configPath,
     log,
+    leakTest: () => handle?.leakTest() ?? null,
   });
   const at = listen ? await adminAddress(listen, paths.lan, log) : null;
   // Loaded only when there is an admin to run: an appliance without one keeps its memory.

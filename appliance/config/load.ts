@@ -38,7 +38,7 @@ export interface FirstRun {
   networkFile: string;
   controlSocket: string;
   lan: string | null;
-  admin: { listen: string | null };
+  admin: { listen: string | null; leakTestUrl: string };
 }
 
 export function firstRunOf(path: string): FirstRun | null {

@@ -87,7 +87,7 @@ export interface Config {
   /** Relaying for members that cannot reach each other, and carrying circuits; each member's share capped (Mbit/s, 0 = none). */
   relay: { enabled: boolean; memberRateMbit: number };
   /** The web admin: `listen` "ip:port", "lan" (the gateway LAN's address, port 80: the default with a [gateway]), or null (off). */
-  admin: { listen: string | null };
+  admin: { listen: string | null; leakTestUrl: string };
   /** What loading had to work around (a broken file replaced by its last good copy): logged at start. */
   warnings: string[];
 }
@@ -149,19 +149,24 @@ export const DEFAULT_TIMERS: TimerConfig = {
 
 export const DEFAULT_CONTROL_SOCKET = '/run/warren/warren.sock';
 
-export function parseAdmin(raw: unknown, gateway: boolean): { listen: string | null } {
+/** Where the leak test asks what address the internet sees (any service answering with the caller's IPv4). */
+export const DEFAULT_LEAK_TEST_URL = 'https://api.ipify.org/';
+
+export function parseAdmin(raw: unknown, gateway: boolean): { listen: string | null; leakTestUrl: string } {
   const a = table(raw ?? {}, 'admin');
-  rejectUnknown(a, 'admin', ['listen']);
+  rejectUnknown(a, 'admin', ['listen', 'leak_test_url']);
+  const leakTestUrl = str(a, 'leak_test_url', 'admin', DEFAULT_LEAK_TEST_URL);
+  if (!/^https?:\/\/[^\s/]+\/\S*$/.test(leakTestUrl)) throw new ConfigError('admin.leak_test_url', `"${leakTestUrl}" is not an http(s) URL like https://api.ipify.org/`);
   const listen = str(a, 'listen', 'admin', gateway ? 'lan' : 'off');
-  if (listen === 'off') return { listen: null };
+  if (listen === 'off') return { listen: null, leakTestUrl };
   if (listen === 'lan') {
     if (!gateway) throw new ConfigError('admin.listen', '"lan" needs a [gateway] (its LAN address); give "ip:port" instead');
-    return { listen };
+    return { listen, leakTestUrl };
   }
   const ep = parseEndpoint(listen);
   if (!ep) throw new ConfigError('admin.listen', `"${listen}" is not "ip:port", "lan" or "off"`);
   if (ep.address === '0.0.0.0' || ep.address === '::') throw new ConfigError('admin.listen', 'the admin listens on one address (the LAN\'s), never on all of them');
-  return { listen };
+  return { listen, leakTestUrl };
 }
 
 function parseRelay(raw: unknown): { enabled: boolean; memberRateMbit: number } {

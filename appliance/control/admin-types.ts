@@ -83,6 +83,11 @@ export interface InboundPort {
   expiresInSeconds: number;
 }
 
+export interface LeakReport {
+  ok: boolean;
+  checks: { name: string; ok: boolean | null; detail: string }[];
+}
+
 export interface DeviceSettings {
   policy: DevicePolicy;
   exit: ExitChoice;
@@ -158,6 +163,9 @@ export interface AdminApi {
 
   exitOffer(): Promise<ExitOffer>;
   setExitOffer(offer: ExitOffer): Promise<ExitOffer>;
+
+  /** The leak self-test: public address, DNS, kill switch, as a LAN device's traffic goes. */
+  leakTest(): Promise<LeakReport>;
 
   /** The most recent log lines, oldest first. */
   logs(limit: number): Promise<string[]>;

@@ -184,6 +184,12 @@ export class PortService {
     return (wan ? this.interfaces[wan]?.find((a) => a.family === 'IPv4')?.address : undefined) ?? null;
   }
 
+  /** The WAN address `exit` (base64 key) reports, or null when it does not answer. */
+  async exitWanAddress(exit: string): Promise<string | null> {
+    const reply = await this.request(exit, { t: 'addr' });
+    return typeof reply?.address === 'string' && /^\d{1,3}(\.\d{1,3}){3}$/.test(reply.address) ? reply.address : null;
+  }
+
   /** The appliance's side: asks `exit` (base64 key) and waits for its answer. */
   private async ask(exit: string, q: PortAsk): Promise<PortReply | null> {
     const reply = await this.request(exit, { t: 'port', ...q });

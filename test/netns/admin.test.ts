@@ -71,7 +71,8 @@ beforeAll(async () => {
     discovery,
     control: { socket: join(lab.tmpDir, 'home.sock') },
     gateway: { lan: 'lan0', wan: 'wan0', exit: 'auto', dns_upstream: [ADDR.dns] },
-    admin: { listen: 'lan' },
+    // The leak test asks the lab's web server, which answers with the address it sees.
+    admin: { listen: 'lan', leak_test_url: `http://${ADDR.web}/` },
   };
   const configPath = join(lab.tmpDir, 'home.toml');
   writeFileSync(configPath, stringify(config), { mode: 0o600 });
@@ -135,6 +136,19 @@ describe('the appliance and its web admin', () => {
       await page.screenshot({ path: join(SHOTS, 'appliance-dashboard.png'), fullPage: true });
     });
   }, 90_000);
+
+  test('the leak test on the dashboard: the internet sees the exit, DNS goes through the tunnel, the kill switch is there', async () => {
+    await step('leak-test', async () => {
+      await page.goto('/');
+      await page.click('text=Check for leaks');
+      await page.locator('#leak-result .notice').waitFor({ timeout: 15_000 });
+      const text = await page.locator('#leak-result').innerText();
+      console.log(`leak test: ${text.replace(/\s+/g, ' ')}`);
+      expect(text).toContain('No leak found.');
+      expect(text).toContain(`The internet sees ${ADDR.exitPublic}`);
+      await page.screenshot({ path: join(SHOTS, 'appliance-leak-test.png'), fullPage: true });
+    });
+  }, 60_000);
 
   test("a device's policy set in the admin takes effect in the daemon: the TV is blocked", async () => {
     await step('policy', async () => {

@@ -10,7 +10,8 @@ import { statusCards } from '../fragments/status-cards.ts';
 import { throughputPanel } from '../fragments/throughput.ts';
 import { htmlResponse, seeOther, type Html } from '../html.ts';
 import { signedIn } from '../plugins/auth.ts';
-import { NoQuery } from '../schemas.ts';
+import { LeakTestBody, NoQuery } from '../schemas.ts';
+import { leakResult } from '../fragments/leak-test.ts';
 import { dashboardPage, SSE_STATUS, SSE_THROUGHPUT } from '../views/dashboard.ts';
 
 /** One SSE message; every line of the HTML gets its own `data:` field (the spec joins them with \n). */
@@ -34,6 +35,7 @@ export function dashboardRoutes(deps: AdminDeps) {
       },
       { query: NoQuery },
     )
+    .post('/leak-test', async () => htmlResponse(leakResult(await deps.api.leakTest())), { body: LeakTestBody })
     .get(
       '/events',
       ({ request }) => {

@@ -5,6 +5,7 @@
 import type { AdminPeer, AdminStatus } from '../api.ts';
 import { throughputPanel } from '../fragments/throughput.ts';
 import { statusCards } from '../fragments/status-cards.ts';
+import { leakTestCard } from '../fragments/leak-test.ts';
 import { formatMs, shortKey } from '../format.ts';
 import { html, type Html } from '../html.ts';
 import type { RatePoint } from '../throughput.ts';
@@ -37,6 +38,7 @@ export function dashboardPage(d: DashboardData): Html {
   <div id="status" sse-swap="${SSE_STATUS}">${statusCards(d.status)}</div>
   ${card('Throughput', html`<div id="throughput" sse-swap="${SSE_THROUGHPUT}">${throughputPanel(d.status, d.points, d.slots)}</div>`)}
 </div>
+${leakTestCard()}
 ${card('Peers', peersGlance(d.peers))}
 ${card('This appliance', html`<p>Public key <code class="wrap">${d.status.publicKey}</code></p>`)}`,
   );

@@ -80,6 +80,15 @@ describe('escaping', () => {
     }
   });
 
+  test('the dashboard has the leak test; its answer lists each check with a verdict', async () => {
+    expect(await (await owner.get('/')).text()).toContain('hx-post="/leak-test"');
+    const body = await record('POST /leak-test', await owner.hx('/leak-test', { run: '1' }));
+    expect(body).toContain('No leak found.');
+    expect(body).toContain('data-check="Public address"');
+    expect(body).toContain('✓ ok');
+    expect(await inlineCode(body)).toEqual([]);
+  });
+
   test('the devices page lists the inbound ports devices hold (public port, device, lease)', async () => {
     const body = await (await owner.get('/devices')).text();
     expect(body).toContain('Inbound ports');
