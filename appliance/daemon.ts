@@ -71,7 +71,7 @@ export type DaemonStatus = ReturnType<typeof buildStatus>;
 
 /** The /status object (also what `warren status --json` prints and the admin reads). */
 function buildStatus(d: {
-  config: Config; dev: Device; tunName: string; port: number; startedMs: number; udpErrors: number;
+  config: Config; dev: Device; tunName: string; port: number; startedMs: number; udpErrors: number; udpSendShort: number;
   tun: { written: number; dropped: number }; reader: unknown; outbound: Record<string, unknown>; discovery: Record<string, unknown> | null; dnsRunning: boolean;
   ports: PortStatus | null;
   circuits: Record<string, unknown>;
@@ -86,7 +86,7 @@ function buildStatus(d: {
     listenPort: d.port,
     uptimeSeconds: Math.round((Date.now() - d.startedMs) / 1000),
     rssBytes: process.memoryUsage.rss(),
-    counters: { ...dev.counters, udpErrors: d.udpErrors },
+    counters: { ...dev.counters, udpErrors: d.udpErrors, udpSendShort: d.udpSendShort },
     tun: { written: d.tun.written, dropped: d.tun.dropped, read: d.reader },
     outbound: d.outbound,
     discovery: d.discovery,
@@ -150,6 +150,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   let device: Device | undefined;
   let dhtSocket: SharedDhtSocket | null = null;
   let udpErrors = 0;
+  /** Datagrams the socket did not take (its send buffer full): sendMany sent fewer than asked. */
+  let udpSendShort = 0;
   const socket = await Bun.udpSocket({
     hostname: '0.0.0.0',
     port: ifc.listenPort,
@@ -174,7 +176,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   const sendAll = (list: (Uint8Array | number | string)[]): void => {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        socket.sendMany(list);
+        const sent = socket.sendMany(list);
+        if (sent * 3 < list.length) udpSendShort += list.length / 3 - sent;
         return;
       } catch (e) {
         udpErrors++;
@@ -375,7 +378,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     }
   }, TICK_MS);
   const statusNow = () => buildStatus({
-    config: live, dev, tunName: tun.name, port: socket.port, startedMs, udpErrors,
+    config: live, dev, tunName: tun.name, port: socket.port, startedMs, udpErrors, udpSendShort,
     tun: tun.stats, reader: reader.stats,
     outbound: host ? { worker: true, ...host.counters() } : { worker: false },
     discovery: discovery ? { ...discovery.stats, lan: discovery.lanStats() } : null,

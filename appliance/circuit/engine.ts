@@ -81,6 +81,9 @@ export interface CircuitCounters {
   cellsRelayed: number;
   cellsDropped: number;
   exitPackets: number;
+  /** Cells that found no live session to the next or previous hop, and packets the circuit TUN refused (full). */
+  linkSendFailed: number;
+  tunWriteFailed: number;
 }
 
 // ------------------------------------------------------------------ relays and exits
@@ -140,7 +143,7 @@ function randomU32(): number {
 }
 
 export class CircuitEngine {
-  readonly counters: CircuitCounters = { built: 0, buildFailed: 0, failed: 0, carried: 0, refused: 0, cellsRelayed: 0, cellsDropped: 0, exitPackets: 0 };
+  readonly counters: CircuitCounters = { built: 0, buildFailed: 0, failed: 0, carried: 0, refused: 0, cellsRelayed: 0, cellsDropped: 0, exitPackets: 0, linkSendFailed: 0, tunWriteFailed: 0 };
   private readonly byIn = new Map<number, HopCircuit>();
   private readonly byOut = new Map<number, HopCircuit>();
   private readonly byAddr = new Map<number, HopCircuit>();
@@ -189,14 +192,14 @@ export class CircuitEngine {
     if (this.byIn.has(key)) return;
     if ((!this.host.canRelay() && !this.host.canExit()) || this.byIn.size >= this.host.maxCircuits()) {
       this.counters.refused++;
-      this.host.sendLink(from, this.link(DESTROY, cid, new Uint8Array(0), BWD));
+      this.sendLink(from, this.link(DESTROY, cid, new Uint8Array(0), BWD));
       return;
     }
     const r = hopRespond(this.host.staticPrivate, e);
     if (!r) return;
     this.byIn.set(key, { prev: from, cidIn: cid, keys: r.keys, bwd: 0, next: null, addr: null, origSrc: 0, lastMs: now });
     this.counters.carried++;
-    this.host.sendLink(from, this.link(CREATED, cid, r.reply, BWD));
+    this.sendLink(from, this.link(CREATED, cid, r.reply, BWD));
   }
 
   private onCreated(from: Peer, cid: number, reply: Uint8Array, now: number): void {
@@ -231,7 +234,7 @@ export class CircuitEngine {
       // The next layer is blob[9, 8 + len); its link header goes just before it, over the counter.
       const msg = blob.subarray(1, 8 + len);
       this.header(msg, CELL, FWD, h.next.cid, len - 1);
-      this.host.sendLink(h.next.peer, msg);
+      this.sendLink(h.next.peer, msg);
       this.counters.cellsRelayed++;
     } else if (cmd === CMD.extend && len >= 65) {
       this.extend(h, blob.slice(9, 41), blob.slice(41, 73));
@@ -244,6 +247,18 @@ export class CircuitEngine {
     } else {
       this.counters.cellsDropped++;
     }
+  }
+
+  private sendLink(peer: Peer, msg: Uint8Array): boolean {
+    if (this.host.sendLink(peer, msg)) return true;
+    this.counters.linkSendFailed++;
+    return false;
+  }
+
+  private tunWrite(pkt: Uint8Array): boolean {
+    if (this.host.tunWrite(pkt)) return true;
+    this.counters.tunWriteFailed++;
+    return false;
   }
 
   /** Writes a link header at the start of `msg`. */
@@ -262,7 +277,7 @@ export class CircuitEngine {
   private sendLayered(to: Peer, cid: number, dir: number, key: Uint8Array, counter: number, len: number): boolean {
     const total = sealLayer(key, counter, this.scratch, LINK_HEADER, len);
     this.header(this.scratch, CELL, dir, cid, total);
-    return this.host.sendLink(to, this.scratch.subarray(0, LINK_HEADER + total));
+    return this.sendLink(to, this.scratch.subarray(0, LINK_HEADER + total));
   }
 
   private onDestroy(from: Peer, dir: number, cid: number): void {
@@ -291,7 +306,7 @@ export class CircuitEngine {
     }
     let cid = randomU32();
     while (this.byOut.has(linkKey(target, cid))) cid = randomU32();
-    if (!this.host.sendLink(target, this.link(CREATE, cid, e))) {
+    if (!this.sendLink(target, this.link(CREATE, cid, e))) {
       this.back(h, concat([CMD.error], new TextEncoder().encode('next hop unreachable')));
       return;
     }
@@ -310,7 +325,7 @@ export class CircuitEngine {
     h.origSrc = readAddr(pkt, 12);
     rewriteAddr(pkt, 12, h.addr);
     this.counters.exitPackets++;
-    this.host.tunWrite(pkt);
+    this.tunWrite(pkt);
   }
 
   private allocAddr(): number | null {
@@ -326,8 +341,8 @@ export class CircuitEngine {
     this.byIn.delete(linkKey(h.prev, h.cidIn));
     if (h.next) this.byOut.delete(linkKey(h.next.peer, h.next.cid));
     if (h.addr !== null) this.byAddr.delete(h.addr);
-    if (passForward && h.next) this.host.sendLink(h.next.peer, this.link(DESTROY, h.next.cid, new Uint8Array(0), FWD));
-    if (passBackward) this.host.sendLink(h.prev, this.link(DESTROY, h.cidIn, new Uint8Array(0), BWD));
+    if (passForward && h.next) this.sendLink(h.next.peer, this.link(DESTROY, h.next.cid, new Uint8Array(0), FWD));
+    if (passBackward) this.sendLink(h.prev, this.link(DESTROY, h.cidIn, new Uint8Array(0), BWD));
   }
 
   // ---------------------------------------------------------------- the circuit TUN
@@ -366,7 +381,7 @@ export class CircuitEngine {
     while (this.mine.has(linkKey(first, cid)) || this.byOut.has(linkKey(first, cid))) cid = randomU32();
     const pending = new HopInitiator(path[0]!);
     const c: SourceCircuit = { id: this.nextId++, localAddr, path, first, cid, hops: [], pending, state: 'building', startedMs: now, stepMs: now, builtMs: 0, probes: new Map(), lastPongMs: 0, rttMs: null, txPackets: 0, rxPackets: 0 };
-    if (!this.host.sendLink(first, this.link(CREATE, cid, pending.ephemeral))) return null;
+    if (!this.sendLink(first, this.link(CREATE, cid, pending.ephemeral))) return null;
     this.mine.set(linkKey(first, cid), c);
     this.host.flush();
     return c;
@@ -390,7 +405,7 @@ export class CircuitEngine {
       len = sealLayer(hop.keys.fwd, ++hop.fwd, buf, at(j), j === n - 1 ? len : 1 + len);
     }
     this.header(buf, CELL, FWD, c.cid, len);
-    this.host.sendLink(c.first, buf.subarray(0, LINK_HEADER + len));
+    this.sendLink(c.first, buf.subarray(0, LINK_HEADER + len));
   }
 
   private sourceStep(c: SourceCircuit, reply: Uint8Array, now: number): void {
@@ -435,7 +450,7 @@ export class CircuitEngine {
       if (pkt.length < 20 || readAddr(pkt, 16) !== SOURCE_PLACEHOLDER) return void this.counters.cellsDropped++;
       c.rxPackets++;
       rewriteAddr(pkt, 16, c.localAddr);
-      this.host.tunWrite(pkt);
+      this.tunWrite(pkt);
     } else if (cmd === CMD.extended && c.pending) {
       this.sourceStep(c, plain.slice(1), now);
     } else if (cmd === CMD.pong && plain.length >= 5) {
@@ -454,7 +469,7 @@ export class CircuitEngine {
 
   /** Ends a circuit of ours (tells its hops). */
   close(c: SourceCircuit): void {
-    this.host.sendLink(c.first, this.link(DESTROY, c.cid, new Uint8Array(0), FWD));
+    this.sendLink(c.first, this.link(DESTROY, c.cid, new Uint8Array(0), FWD));
     this.mine.delete(linkKey(c.first, c.cid));
     c.state = 'failed';
   }
