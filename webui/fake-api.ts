@@ -149,6 +149,8 @@ export class FakeAdminApi implements AdminApi {
     }
     device.policy = settings.policy;
     device.exit = settings.exit;
+    if (settings.hops) device.hops = settings.hops;
+    else delete device.hops;
     this.log(`device ${mac} policy ${settings.policy} exit ${settings.exit}`);
     return { ...device };
   }

@@ -21,7 +21,8 @@ export const CreateNetworkBody = t.Object({ _csrf: Csrf, name: t.String({ minLen
 export const JoinNetworkBody = t.Object({ _csrf: Csrf, invite: t.String({ minLength: 1, maxLength: 1024 }) });
 export const MemberBody = t.Object({ _csrf: Csrf, key: PublicKey });
 export const DeviceParams = t.Object({ mac: Mac });
-export const DeviceBody = t.Object({ _csrf: Csrf, policy: t.Union([t.Literal('overlay'), t.Literal('direct'), t.Literal('block')], { error: 'choose overlay, direct or block' }), exit: t.Optional(ExitChoiceInput) });
+export const HopsInput = t.Union([t.Literal('default'), t.Literal('1'), t.Literal('2'), t.Literal('3')], { error: 'choose the default, 1, 2 or 3 hops' });
+export const DeviceBody = t.Object({ _csrf: Csrf, policy: t.Union([t.Literal('overlay'), t.Literal('direct'), t.Literal('block')], { error: 'choose overlay, direct or block' }), exit: t.Optional(ExitChoiceInput), hops: t.Optional(HopsInput) });
 export const PrivacyBody = t.Object({
   _csrf: Csrf,
   hops: t.Union([t.Literal('1'), t.Literal('2'), t.Literal('3')], { error: 'choose 1, 2 or 3 hops' }),

@@ -155,7 +155,7 @@ export class DaemonAdminApi implements AdminApi {
   async setDevicePolicy(mac: string, settings: DeviceSettings): Promise<LanDevice> {
     const m = normalizeMac(mac);
     if (!m) throw new AdminError('invalid', 'That is not a MAC address (it looks like 02:00:00:00:00:01); reload the page.');
-    const entry = this.checked(() => validateDeviceSetting({ policy: settings.policy, exit: settings.exit }, 'device', 'device'));
+    const entry = this.checked(() => validateDeviceSetting({ policy: settings.policy, exit: settings.exit, ...(settings.hops ? { hops: settings.hops } : {}) }, 'device', 'device'));
     const s = this.settings();
     const name = this.seen().find((d) => d.mac === m)?.hostname ?? s.devices[m]?.name;
     const next: Settings = { ...s, devices: { ...s.devices, [m]: { ...entry, ...(name ? { name: capName(name) } : {}) } } };
@@ -164,7 +164,7 @@ export class DaemonAdminApi implements AdminApi {
     }
     const exits = new Set(Object.values(next.devices).filter((d) => d.policy === 'overlay' && d.exit !== BEST_EXIT).map((d) => d.exit));
     if (exits.size > MAX_DEVICE_EXITS) throw new AdminError('invalid', `Devices can use at most ${MAX_DEVICE_EXITS} different exits of their own; choose one already in use, or "best".`);
-    await this.save(next, `device ${m}: ${entry.policy}${entry.policy === 'overlay' ? `, exit ${entry.exit}` : ''}`);
+    await this.save(next, `device ${m}: ${entry.policy}${entry.policy === 'overlay' ? `, exit ${entry.exit}${entry.hops ? `, ${entry.hops} hop(s)` : ''}` : ''}`);
     const device = this.listDevices(next).find((d) => d.mac === m);
     if (!device) throw new AdminError('unavailable', 'The device setting was saved but cannot be shown; reload the page.');
     return device;
@@ -344,12 +344,12 @@ export class DaemonAdminApi implements AdminApi {
   private listDevices(s: Settings): LanDevice[] {
     const config = this.config();
     const out: LanDevice[] = this.seen().map((d) => {
-      const { policy, exit } = deviceSettingOf(s, config, d.mac, d.ip);
-      return { mac: d.mac, ip: d.ip, hostname: d.hostname ?? s.devices[d.mac]?.name ?? null, policy, exit };
+      const { policy, exit, hops } = deviceSettingOf(s, config, d.mac, d.ip);
+      return { mac: d.mac, ip: d.ip, hostname: d.hostname ?? s.devices[d.mac]?.name ?? null, policy, exit, ...(hops ? { hops } : {}) };
     });
     const here = new Set(out.map((d) => d.mac));
     for (const [mac, d] of Object.entries(s.devices).sort(([a], [b]) => a.localeCompare(b))) {
-      if (!here.has(mac)) out.push({ mac, ip: '', hostname: d.name ?? null, policy: d.policy, exit: d.exit });
+      if (!here.has(mac)) out.push({ mac, ip: '', hostname: d.name ?? null, policy: d.policy, exit: d.exit, ...(d.hops ? { hops: d.hops } : {}) });
     }
     return out;
   }

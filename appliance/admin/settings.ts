@@ -44,6 +44,8 @@ export interface DeviceSetting {
   exit: ExitChoice;
   /** The device's host name when the owner set its policy, so it is named while away. */
   name?: string;
+  /** Its own hop count; absent: privacy's. */
+  hops?: Hops;
 }
 
 export interface Settings {
@@ -126,8 +128,9 @@ function exitChoice(t: Table, where: string, field: string): ExitChoice {
 
 export function validateDeviceSetting(raw: unknown, where: string, field: string): DeviceSetting {
   if (!isTable(raw)) throw fieldError(where, field, 'expected an object with policy and exit');
-  known(raw, ['policy', 'exit', 'name'], where, field);
+  known(raw, ['policy', 'exit', 'name', 'hops'], where, field);
   const out: DeviceSetting = { policy: oneOf(raw, 'policy', DEVICE_POLICIES, where, field), exit: exitChoice(raw, where, field) };
+  if (raw.hops !== undefined) out.hops = oneOf<Hops>(raw, 'hops', [1, 2, 3], where, field);
   if (raw.name !== undefined) {
     if (typeof raw.name !== 'string' || [...raw.name].length > DEVICE_NAME_MAX) throw fieldError(where, `${field}.name`, `expected a string of at most ${DEVICE_NAME_MAX} characters`);
     out.name = raw.name;
@@ -252,7 +255,7 @@ export function applySettings(config: Config, s: Settings): Config {
   if (g) {
     const fromConfig = new Map(g.devices.filter((d) => d.mac !== null).map((d) => [d.mac as string, d]));
     const chosen: GatewayDevice[] = Object.entries(s.devices).map(([mac, d]) => ({
-      name: d.name ?? fromConfig.get(mac)?.name ?? mac, mac, ip: null, policy: d.policy, exit: d.exit === BEST_EXIT ? null : d.exit,
+      name: d.name ?? fromConfig.get(mac)?.name ?? mac, mac, ip: null, policy: d.policy, exit: d.exit === BEST_EXIT ? null : d.exit, ...(d.hops ? { hops: d.hops } : {}),
     }));
     out.gateway = {
       ...g,
@@ -289,5 +292,5 @@ export function deviceSettingOf(s: Settings, config: Config | null, mac: string,
   if (saved) return { ...saved };
   const g = config?.gateway;
   const entry = g?.devices.find((d) => d.mac === mac) ?? (ip === null ? undefined : g?.devices.find((d) => d.ip === ip));
-  return { policy: entry?.policy ?? g?.defaultPolicy ?? DEFAULT_DEVICE.policy, exit: BEST_EXIT };
+  return { policy: entry?.policy ?? g?.defaultPolicy ?? DEFAULT_DEVICE.policy, exit: BEST_EXIT, ...(entry?.hops ? { hops: entry.hops } : {}) };
 }

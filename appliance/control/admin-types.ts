@@ -71,6 +71,8 @@ export interface LanDevice {
   hostname: string | null;
   policy: DevicePolicy;
   exit: ExitChoice;
+  /** Its own hop count (through the overlay); absent: the privacy setting's. */
+  hops?: Hops;
 }
 
 /** An inbound port a LAN device holds (NAT-PMP), or one this exit holds for a member. */
@@ -91,6 +93,8 @@ export interface LeakReport {
 export interface DeviceSettings {
   policy: DevicePolicy;
   exit: ExitChoice;
+  /** Absent: the privacy setting's hop count. */
+  hops?: Hops;
 }
 
 export interface Member {

@@ -11,6 +11,13 @@ const POLICIES: readonly [LanDevice['policy'], string][] = [
   ['block', 'Blocked'],
 ];
 
+const HOPS: readonly [string, string][] = [
+  ['default', 'As in Privacy'],
+  ['1', '1 hop (fastest)'],
+  ['2', '2 hops'],
+  ['3', '3 hops (hardest to trace)'],
+];
+
 /** The id of a device's card: the MAC address without colons (hex digits only). */
 export function deviceId(mac: string): string {
   return `device-${mac.replace(/[^0-9a-f]/gi, '').toLowerCase()}`;
@@ -29,6 +36,9 @@ export function deviceCard(d: LanDevice, peers: readonly AdminPeer[], message: H
     ${POLICIES.map(([value, label]) => html`<option value="${value}"${d.policy === value ? ' selected' : ''}>${label}</option>`)}
   </select></label>
   <label>Exit <select name="exit"${d.policy === 'overlay' ? '' : ' disabled'}>${exitOptions(peers, d.exit)}</select></label>
+  <label>Hops <select name="hops" data-testid="hops"${d.policy === 'overlay' ? '' : ' disabled'}>
+    ${HOPS.map(([value, label]) => html`<option value="${value}"${String(d.hops ?? 'default') === value ? ' selected' : ''}>${label}</option>`)}
+  </select></label>
   <span class="policy-state policy-${d.policy}">Now: ${POLICIES.find(([value]) => value === d.policy)?.[1] ?? d.policy}</span>
   ${message ?? ''}
 </form>`;

@@ -29,8 +29,10 @@ export function devicesRoutes(deps: AdminDeps) {
         const before = devices.find((d) => d.mac === mac);
         // A disabled <select> is not posted: the exit stays what it was.
         const exit = body.exit ?? before?.exit ?? BEST_EXIT;
+        const hopsText = body.hops ?? (before?.hops ? String(before.hops) : 'default');
+        const hops = hopsText === 'default' ? undefined : (Number(hopsText) as 1 | 2 | 3);
         try {
-          const device = await deps.api.setDevicePolicy(mac, { policy: body.policy, exit });
+          const device = await deps.api.setDevicePolicy(mac, { policy: body.policy, exit, ...(hops ? { hops } : {}) });
           return htmlResponse(deviceCard(device, peers, notice('ok', 'Saved.')));
         } catch (e) {
           if (!before) return htmlResponse(notice('error', messageFor(e)), statusFor(e));

@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  validateDeviceSetting,
   applySettings,
   DEFAULT_EXIT_OFFER,
   DEFAULT_PRIVACY,
@@ -136,6 +137,14 @@ describe('applySettings on a parsed config', () => {
       { name: '02:00:00:00:00:30', mac: '02:00:00:00:00:30', ip: null, policy: 'block', exit: null },
     ]);
     expect(config.gateway?.devices).toHaveLength(2); // pure: the input is untouched
+  });
+
+  test('a device with its own hop count: kept in settings, a gateway device with hops; privacy\'s hops become the gateway\'s', () => {
+    const s = { ...SAMPLE, devices: { '02:00:00:00:00:40': validateDeviceSetting({ policy: 'overlay', exit: 'best', hops: 3 }, 'test', 'device') } };
+    const out = applySettings(config, s);
+    expect(out.gateway?.devices.find((d) => d.mac === '02:00:00:00:00:40')).toMatchObject({ policy: 'overlay', hops: 3 });
+    expect(out.gateway?.hops).toBe(SAMPLE.privacy!.hops);
+    expect(() => validateDeviceSetting({ policy: 'overlay', exit: 'best', hops: 4 }, 'test', 'device')).toThrow(/hops/);
   });
 
   test('privacy: exit key or auto, kill switch, DNS, padding', () => {

@@ -89,6 +89,15 @@ describe('escaping', () => {
     expect(await inlineCode(body)).toEqual([]);
   });
 
+  test('a device\'s own hop count is set in place and shown selected', async () => {
+    const body = await (await owner.hx('/devices/02:00:00:00:00:01', { policy: 'overlay', exit: 'best', hops: '3' })).text();
+    expect(body).toContain('<option value="3" selected>');
+    expect(body).toContain('Saved.');
+    const back = await (await owner.hx('/devices/02:00:00:00:00:01', { policy: 'overlay', exit: 'best', hops: 'default' })).text();
+    expect(back).toContain('<option value="default" selected>');
+    expect((await owner.hx('/devices/02:00:00:00:00:01', { policy: 'overlay', exit: 'best', hops: '7' })).status).toBe(422);
+  });
+
   test('the devices page lists the inbound ports devices hold (public port, device, lease)', async () => {
     const body = await (await owner.get('/devices')).text();
     expect(body).toContain('Inbound ports');
