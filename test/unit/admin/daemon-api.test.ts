@@ -190,6 +190,7 @@ describe('LAN devices and their settings', () => {
     expect(await r.api.setDevicePolicy('02:00:00:00:00:02', { policy: 'overlay', exit: key(2), hops: 3 })).toMatchObject({ hops: 3 });
     expect(loadSettings(r.settingsPath).devices['02:00:00:00:00:02']?.hops).toBe(3);
     expect(r.settingsChanges.at(-1)?.devices['02:00:00:00:00:02']?.hops).toBe(3);
+    expect(await r.api.setDevicePolicy('02:00:00:00:00:02', { policy: 'overlay', exit: key(2) })).not.toHaveProperty('hops'); // back to Privacy's
   });
 
   test('at most 8 different exits of their own, and MAX_DEVICE_SETTINGS devices; refused with a sentence, nothing written', async () => {
