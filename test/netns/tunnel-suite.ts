@@ -242,12 +242,16 @@ export function tunnelSuite(wire: WireKind): void {
       const srv = lab.spawn(nsB, [BUN, join(FIXTURES, 'file-server.ts'), small, '8082'], { log: 'rekey-server' });
       await waitFor('rekey server', async () => (await lab.exec(nsB, ['curl', '-s', '-o', '/dev/null', 'http://127.0.0.1:8082/'], { check: false })).code === 0);
       // ~10 s at 2 MB/s: four or five rekeys (every 2 s) fall inside the transfer.
+      const t0 = performance.now();
       const r = await sha256Download(nsA, 'http://10.98.0.2:8082/', ['--limit-rate', '2M']);
+      const seconds = (performance.now() - t0) / 1000;
       expect(r.code).toBe(0);
       expect(r.sha).toBe(sha);
       const handshakes = ((await ra.status()).peers as { handshakes: number }[])[0]?.handshakes ?? 0;
-      console.log(`handshakes during the rekey transfer: ${handshakes}`);
-      expect(handshakes).toBeGreaterThanOrEqual(3);
+      console.log(`handshakes during the rekey transfer: ${handshakes} in ${seconds.toFixed(1)} s`);
+      // The first handshake, then a rekey at least every 4 s (every 2 s nominal; twice that on a
+      // loaded machine: CI once saw 2 handshakes in a run shorter than usual).
+      expect(handshakes).toBeGreaterThanOrEqual(Math.max(2, 1 + Math.floor(seconds / 4)));
       await lab.kill(srv);
       await Promise.all([ra.stop(), rb.stop()]);
     }, 120_000);
