@@ -3,28 +3,32 @@
  * from a seeder on the lab's "internet" (the lab's own opentracker; nothing public), in one run:
  *
  *   direct   the home's "tv" device (policy direct): out through the home's NAT router, no Warren
- *   warren   the home's "client" device: through the home appliance and the exit (one hop)
+ *   1 hop    the home's "client" device: through the home appliance and the exit
  *   inbound  a second peer on the internet fetching the file from the LAN client alone (the
  *            seeder stopped), through the port the exit holds for it (NAT-PMP, asked by Transmission)
+ *   3 hops   the same client once the home sends the LAN through onion circuits r1 → r2 → exit
+ *            (lib/circuit-lab.ts)
  *
  * For each: the total time (torrent-add to every piece checked), the time to the first piece data
  * (tracker, connection, and the seeder's unchoke, which Transmission decides every 10 s), and the
  * rate between 10 % and 90 % done, which is the transfer itself. For scale, iperf3 TCP (one
- * stream) on the same two paths. Multi-hop circuits do not exist in Warren yet, so there is no
- * 3-hop figure.
+ * stream) on the same paths. Each download starts from a freshly restarted seeder and a tracker
+ * that lists no one else.
  *
  * Run as root through scripts/bench/sharing. BENCH_MB sets the torrent's size (default 200),
- * BENCH_RUNS the downloads per path (default 3, alternating direct and warren), BENCH_SECONDS the
+ * BENCH_RUNS the downloads per path (default 2; direct and 1 hop alternate), BENCH_SECONDS the
  * iperf3 duration (default 5). Prints a table and a final single JSON line.
  */
 import { join } from 'node:path';
 import { Lab, LabError, waitFor } from '../../test/netns/lib/netns.ts';
-import { ADDR, buildGatewayLab, curlFrom, startExit, startHome } from '../../test/netns/lib/gateway-lab.ts';
+import { ADDR, curlFrom } from '../../test/netns/lib/gateway-lab.ts';
+import { buildCircuitLab, startCircuitHome, startHops } from '../../test/netns/lib/circuit-lab.ts';
 import {
   TORRENT_ADDR,
   TORRENT_PORT,
   addTorrent,
   makeTorrent,
+  observeTracker,
   removeTorrent,
   startTracker,
   startTransmission,
@@ -35,7 +39,7 @@ import {
 } from '../../test/netns/lib/torrent.ts';
 
 const MB = Number(process.env.BENCH_MB ?? 200);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SIZE = MB * 1024 * 1024;
 const IPERF_PORT = 5201;
@@ -109,23 +113,35 @@ const median = (xs: number[]): number | null => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+type Path = 'direct' | 'hop1' | 'hop3';
+const LABEL: Record<Path, string> = {
+  direct: 'direct (tv, home NAT, no Warren)',
+  hop1: 'warren, 1 hop (client → home → exit)',
+  hop3: 'warren, 3 hops (home → r1 → r2 → exit)',
+};
+
 async function main(): Promise<number> {
   const lab = await Lab.create('sharing');
   const out: Record<string, unknown> = { bench: 'sharing', torrent_mb: MB, runs: RUNS };
-  const runs: Record<'direct' | 'warren', Download[]> = { direct: [], warren: [] };
+  const runs: Record<Path, Download[]> = { direct: [], hop1: [], hop3: [] };
   let inbound: Download | null = null;
-  const iperf: Record<string, number | null> = {};
+  const iperf: Partial<Record<Path, number | null>> = {};
   const errors: string[] = [];
+  const notes: string[] = [];
   try {
-    log('building the lab and starting Warren …');
-    const g = await buildGatewayLab(lab);
+    log('building the lab (home, exit, two relays) and starting Warren, 1 hop …');
+    const c = await buildCircuitLab(lab);
+    const g = c.g;
     for (const a of [TORRENT_ADDR.tracker, TORRENT_ADDR.seeder, TORRENT_ADDR.peer2]) await lab.exec(g.ns.inet, ['ip', 'addr', 'add', `${a}/32`, 'dev', 'lo']);
-    await startExit(lab, g);
-    await startHome(lab, g);
-    for (const [ns, want] of [[g.ns.client, ADDR.exitPublic], [g.ns.tv, ADDR.routerPublic]] as const) {
-      const seen = await waitFor(`${ns} to reach the web`, () => curlFrom(lab, ns, `http://${ADDR.web}/`).then((b) => b ?? undefined), { timeoutMs: 30_000, intervalMs: 250 });
-      if (seen !== `client=${want}`) throw new LabError('exec-failed', `${ns} leaves as ${seen}, not ${want}`);
-    }
+    await startHops(lab, c);
+    let home = await startCircuitHome(lab, c, 1);
+    const leavesAs = async (ns: string, want: string | null) => {
+      const seen = await waitFor(`${ns} to reach the web`, () => curlFrom(lab, ns, `http://${ADDR.web}/`, 2).then((b) => b ?? undefined), { timeoutMs: 60_000, intervalMs: 300 });
+      if (want !== null && seen !== `client=${want}`) throw new LabError('exec-failed', `${ns} leaves as ${seen}, not ${want}`);
+      return seen;
+    };
+    await leavesAs(g.ns.client, ADDR.exitPublic);
+    await leavesAs(g.ns.tv, ADDR.routerPublic);
 
     log(`making a ${MB} MiB torrent …`);
     const torrent = await makeTorrent(lab, join(lab.tmpDir, 'seed'), `bench-${MB}MB.bin`, SIZE);
@@ -143,51 +159,79 @@ async function main(): Promise<number> {
      * when it returns, and the two connections between them cost Transmission rechoke rounds of
      * 10 s. The direct device has no inbound port, so without this the paths would differ.
      */
+    const trackerQuiet = async (when: string) => {
+      let listed: string[] = [];
+      await waitFor('the tracker to list no downloader', async () => {
+        listed = (await observeTracker(lab, g.ns.inet, torrent.infoHash)).filter((p) => !p.startsWith(`${TORRENT_ADDR.seeder}:`));
+        return listed.length === 0;
+      }, { timeoutMs: 30_000, intervalMs: 500 }).catch(() => notes.push(`the tracker still listed ${listed.join(', ')} ${when}`));
+    };
     const restartSeeder = async () => {
-      await seeder.stop();
+      // …and a tracker that lists no one else (the last download's "stopped" announce is in): a
+      // fresh seeder would otherwise be handed the LAN client's public port and dial it.
+      await trackerQuiet('when the seeder restarted');
+      if (seeder.proc.exitCode() === null) await seeder.stop();
       seeder = await startSeeder(); // same config dir: it resumes the torrent, complete
       await waitComplete(seeder, 'the restarted seeder to seed', 60_000);
       await announced(seeder);
     };
 
-    log(`iperf3 TCP, 1 stream, ${SECONDS} s, to the seeder's address …`);
     lab.spawn(g.ns.inet, ['iperf3', '-s', '-B', TORRENT_ADDR.seeder, '-p', String(IPERF_PORT)], { log: 'iperf3-server' });
     await waitFor('the iperf3 server', async () => (await lab.exec(g.ns.inet, ['ss', '-Hltn', `sport = :${IPERF_PORT}`])).stdout.trim() !== '');
+    log(`iperf3 TCP, 1 stream, ${SECONDS} s, to the seeder's address: direct, 1 hop …`);
     iperf.direct = await iperfMbps(lab, g.ns.tv);
-    iperf.warren = await iperfMbps(lab, g.ns.client);
+    iperf.hop1 = await iperfMbps(lab, g.ns.client);
 
-    const clients = {
-      direct: await startTransmission(lab, { name: 'direct', ns: g.ns.tv, bind: ADDR.tv, peerPort: TORRENT_PORT.client, portForwarding: false }),
-      warren: await startTransmission(lab, { name: 'warren', ns: g.ns.client, bind: ADDR.client, peerPort: TORRENT_PORT.client, portForwarding: true }),
-    };
-    for (let run = 1; run <= RUNS; run++) {
-      for (const path of ['direct', 'warren'] as const) {
-        const t = clients[path];
-        try {
-          await restartSeeder();
-          const d = await timeDownload(t, torrent.path);
-          runs[path].push(d);
-          log(`run ${run}, ${path}: ${describe(d)}`);
-        } catch (e) {
-          errors.push(`run ${run} ${path}: ${firstLine(e)}`);
-          log(`run ${run}, ${path}: failed (${firstLine(e)})`);
-        }
-        // The warren client keeps its last copy for the inbound measurement.
-        if (!(path === 'warren' && run === RUNS)) await removeTorrent(t).catch(() => undefined);
+    const direct = await startTransmission(lab, { name: 'direct', ns: g.ns.tv, bind: ADDR.tv, peerPort: TORRENT_PORT.client, portForwarding: false });
+    const client = await startTransmission(lab, { name: 'client', ns: g.ns.client, bind: ADDR.client, peerPort: TORRENT_PORT.client, portForwarding: true });
+    const measure = async (path: Path, run: number, keep = false) => {
+      const t = path === 'direct' ? direct : client;
+      try {
+        await restartSeeder();
+        const d = await timeDownload(t, torrent.path);
+        runs[path].push(d);
+        log(`run ${run}, ${path}: ${describe(d)}`);
+      } catch (e) {
+        errors.push(`run ${run} ${path}: ${firstLine(e)}`);
+        log(`run ${run}, ${path}: failed (${firstLine(e)})`);
       }
+      if (!keep) await removeTorrent(t).catch(() => undefined);
+    };
+    // Direct and 1 hop alternate; the client keeps its last copy for the inbound measurement.
+    for (let run = 1; run <= RUNS; run++) {
+      await measure('direct', run);
+      await measure('hop1', run, run === RUNS);
     }
 
     log('inbound: a second peer fetches the file from the LAN client through the exit\'s port …');
     try {
-      if ((await torrentInfo(clients.warren)).percentDone !== 1) throw new Error('the LAN client holds no complete copy');
+      if ((await torrentInfo(client)).percentDone !== 1) throw new Error('the LAN client holds no complete copy');
       await seeder.stop();
-      await clients.direct.stop();
       const peer2 = await startTransmission(lab, { name: 'peer2', ns: g.ns.inet, bind: TORRENT_ADDR.peer2, peerPort: TORRENT_PORT.peer2, portForwarding: false, rpcPort: 9092 });
       inbound = await timeDownload(peer2, torrent.path);
       log(`inbound: ${describe(inbound)}`);
+      // Gone before the 3-hop downloads, the seeder alone serves them. Removing the torrent first
+      // announces "stopped" (Transmission 3.00 does not deliver it when it exits at once).
+      await removeTorrent(peer2).catch(() => undefined);
+      await removeTorrent(client).catch(() => undefined);
+      await trackerQuiet('after the inbound measurement');
+      await peer2.stop();
     } catch (e) {
       errors.push(`inbound: ${firstLine(e)}`);
       log(`inbound: failed (${firstLine(e)})`);
+    }
+
+    log('the home switches the LAN to 3-hop circuits (r1 → r2 → exit) …');
+    try {
+      await home.stop();
+      home = await startCircuitHome(lab, c, 3, home.iface);
+      const seen = await leavesAs(g.ns.client, null);
+      log(`the client now leaves as ${seen.replace('client=', '')} (the exit's WAN, reached through the circuit)`);
+      iperf.hop3 = await iperfMbps(lab, g.ns.client);
+      for (let run = 1; run <= RUNS; run++) await measure('hop3', run);
+    } catch (e) {
+      errors.push(`3 hops: ${firstLine(e)}`);
+      log(`3 hops: failed (${firstLine(e)})`);
     }
   } finally {
     await lab.cleanup();
@@ -199,43 +243,45 @@ async function main(): Promise<number> {
     firstData: median(ds.map((d) => d.firstData)),
     steady: median(ds.flatMap((d) => (d.steadyMbps === null ? [] : [d.steadyMbps]))),
   });
-  const d = summary(runs.direct);
-  const w = summary(runs.warren);
+  const m: Record<Path, ReturnType<typeof summary>> = { direct: summary(runs.direct), hop1: summary(runs.hop1), hop3: summary(runs.hop3) };
   const i = summary(inbound === null ? [] : [inbound]);
   const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
+  const x = (r: number | null) => (r === null ? '—' : `${r.toFixed(2)}×`);
   console.log();
   console.log(`torrent: ${MB} MiB, ${out.pieces ?? '?'} pieces; ${RUNS} download(s) per path, medians; Debian transmission-daemon 3.00, one seeder, TCP only`);
   console.log();
   const rows = [
     ['path', 'total (s)', 'first data (s)', '10→90 % (Mbit/s)', 'totals of all runs (s)', 'iperf3 TCP (Mbit/s)'],
-    ['direct (tv, home NAT, no Warren)', fmt(d.total), fmt(d.firstData), fmt(d.steady, 0), runs.direct.map((x) => x.total.toFixed(1)).join(' '), fmt(iperf.direct, 0)],
-    ['warren, 1 hop (client → home → exit)', fmt(w.total), fmt(w.firstData), fmt(w.steady, 0), runs.warren.map((x) => x.total.toFixed(1)).join(' '), fmt(iperf.warren, 0)],
-    ['inbound via the exit\'s port (LAN client uploads)', fmt(i.total), fmt(i.firstData), fmt(i.steady, 0), fmt(inbound?.total), ''],
-    ['warren, 3 hops', 'n/a', '', '', 'no multi-hop circuits in Warren yet', ''],
+    ...(['direct', 'hop1', 'hop3'] as const).map((p) => [LABEL[p], fmt(m[p].total), fmt(m[p].firstData), fmt(m[p].steady, 0), runs[p].map((d) => d.total.toFixed(1)).join(' '), fmt(iperf[p], 0)]),
+    ['inbound via the exit\'s port (LAN client uploads, 1 hop)', fmt(i.total), fmt(i.firstData), fmt(i.steady, 0), fmt(inbound?.total), ''],
   ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   for (const [n, r] of rows.entries()) {
-    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
-    if (n === 0) console.log(widths.map((x) => '-'.repeat(x)).join('  '));
+    console.log(r.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  '));
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   }
-  const totalRatio = ratio(w.total, d.total);
-  const steadyRatio = ratio(w.steady, d.steady);
+  const ratios = {
+    hop1_to_direct_time: ratio(m.hop1.total, m.direct.total),
+    hop1_to_direct_rate: ratio(m.hop1.steady, m.direct.steady),
+    hop3_to_direct_time: ratio(m.hop3.total, m.direct.total),
+    hop3_to_direct_rate: ratio(m.hop3.steady, m.direct.steady),
+    hop3_to_hop1_rate: ratio(m.hop3.steady, m.hop1.steady),
+  };
   console.log();
-  console.log(`ratio warren / direct: download time ${totalRatio === null ? '—' : `${totalRatio.toFixed(2)}×`}, 10→90 % rate ${steadyRatio === null ? '—' : `${steadyRatio.toFixed(2)}×`}`);
-  console.log('3 hops: not measured — multi-hop circuits do not exist in Warren yet.');
-  for (const e of errors) console.log(`note: ${e}`);
+  console.log(`1 hop / direct: download time ${x(ratios.hop1_to_direct_time)}, 10→90 % rate ${x(ratios.hop1_to_direct_rate)}`);
+  console.log(`3 hops / direct: download time ${x(ratios.hop3_to_direct_time)}, 10→90 % rate ${x(ratios.hop3_to_direct_rate)} (3 hops / 1 hop rate ${x(ratios.hop3_to_hop1_rate)})`);
+  for (const e of errors) console.log(`error: ${e}`);
+  for (const n of notes) console.log(`note: ${n}`);
   console.log();
+  const round = (r: number | null) => (r === null ? null : Number(r.toFixed(3)));
   Object.assign(out, {
-    direct: runs.direct,
-    warren: runs.warren,
+    ...runs,
     inbound,
-    direct_median: d,
-    warren_median: w,
-    ratio_warren_to_direct_time: totalRatio === null ? null : Number(totalRatio.toFixed(3)),
-    ratio_warren_to_direct_steady_rate: steadyRatio === null ? null : Number(steadyRatio.toFixed(3)),
+    medians: m,
+    ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round(v)])),
     iperf3_tcp1_mbps: iperf,
-    three_hops: 'not measured: multi-hop circuits do not exist in Warren yet',
     errors,
+    notes,
   });
   console.log(JSON.stringify(out));
   return errors.length === 0 ? 0 : 1;
