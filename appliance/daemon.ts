@@ -28,8 +28,8 @@ import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
 import { GatewayController, circuitTunName, circuitsWanted, ownSubnets } from './gateway/gateway.ts';
 import { ExitChooser } from './gateway/exit-choice.ts';
-import { PortService, type PortStatus } from './gateway/port-service.ts';
-import { runLeakTest, type LeakReport } from './gateway/leak-test.ts';
+import type { PortService, PortStatus } from './gateway/port-service.ts';
+import type { LeakReport } from './gateway/leak-test.ts';
 import { CIRCUIT_MTU, CIRCUIT_POOL, CIRCUIT_TUN_ADDRESS, CircuitEngine } from './circuit/engine.ts';
 import { CircuitManager } from './circuit/manager.ts';
 import { PathChooser } from './discovery/paths.ts';
@@ -354,7 +354,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     (err) => log(`circuit tun: ${err.message}`),
   );
   // Inbound ports: NAT-PMP for the LAN, forwards on the exit (gateway/port-service.ts).
-  ports = config.gateway || config.exit ? new PortService(config, { dev, gateway, run: systemRunner, log }) : null;
+  // Loaded only where it is used: an appliance that is neither keeps its memory.
+  ports = config.gateway || config.exit ? new (await import('./gateway/port-service.ts')).PortService(config, { dev, gateway, run: systemRunner, log }) : null;
   let ticks = 0;
   const timer = setInterval(() => {
     dev.tick();
@@ -430,9 +431,11 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   process.on('SIGINT', () => void shutdown(0));
   return {
     status: statusNow,
-    leakTest: () => {
+    leakTest: async () => {
       const g = live.gateway;
       const exitPeer = dev.exitPeer;
+      // Loaded on demand: node:http(s) cost an idle appliance megabytes it never uses otherwise.
+      const { runLeakTest } = await import('./gateway/leak-test.ts');
       return runLeakTest({
         url: live.admin.leakTestUrl,
         overlay: live.interface.addresses.find((a) => a.family === 4) ? formatIp(live.interface.addresses.find((a) => a.family === 4)!.bytes) : null,
