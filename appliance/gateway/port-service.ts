@@ -58,6 +58,7 @@ export class PortService {
   private readonly startedMs = Date.now();
   private appliedKey = '';
   private ticks = 0;
+  private ticking = false;
 
   constructor(config: Config, private readonly deps: PortServiceDeps) {
     this.config = config;
@@ -104,6 +105,17 @@ export class PortService {
 
   /** Once a second: leases end, devices that moved exit follow, the NAT-PMP socket binds once the LAN has its address. */
   async tick(): Promise<void> {
+    // A tick that waits on an exit (up to ASK_TRIES × ASK_INTERVAL_MS) must not overlap the next.
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.tickOnce();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async tickOnce(): Promise<void> {
     const members = new Set(this.deps.dev.peers.map((p) => encodeKey(p.publicKey)));
     let changed = this.exitForwards.sweep();
     for (const l of this.exitForwards.list()) if (!members.has(l.member)) changed = this.exitForwards.dropMember(l.member) || changed;
