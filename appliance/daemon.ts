@@ -7,7 +7,7 @@ import type { Config } from './config/schema.ts';
 import { decodeKey, encodeKey } from './config/schema.ts';
 import { Device, pexEntriesFor } from './device.ts';
 import { formatEndpoint, formatPrefix } from './dataplane/packet/addr.ts';
-import { applyLink } from './system/link.ts';
+import { applyLink, isWarrenInterface } from './system/link.ts';
 import { systemRunner } from './system/runner.ts';
 import { startControlServer } from './control/server.ts';
 import { openTun } from '../ffi/tun.ts';
@@ -585,7 +585,7 @@ function knownKeys(dev: Device): Uint8Array[] {
 function ownEndpoints(port: number, tunName: string, advertise: readonly Prefix[]): RecordEndpoint[] {
   const out: RecordEndpoint[] = advertise.map((p) => ({ ip: formatIp(p.bytes), port: p.bits, kind: 'subnet' as const }));
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    if (name === tunName) continue;
+    if (isWarrenInterface(name, tunName)) continue;
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) out.push({ ip: a.address, port, kind: 'lan' });
   }
   const seen = new Set<string>();

@@ -6,6 +6,7 @@
 // Exposure: on the LAN, a datagram every few seconds to 239.255.87.69 at a port derived from the
 // secret, whose bytes are ciphertext. Outside the LAN: nothing (TTL 1, administratively scoped group).
 
+import { isWarrenInterface } from '../system/link.ts';
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -50,7 +51,7 @@ export class LanBeacon {
   /** The interfaces' IPv4 addresses to beacon from (not loopback, not the tunnel). */
   private addresses(): string[] {
     return Object.entries(networkInterfaces())
-      .filter(([name]) => name !== this.o.tunName)
+      .filter(([name]) => !isWarrenInterface(name, this.o.tunName))
       .flatMap(([, list]) => (list ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address));
   }
 

@@ -19,6 +19,7 @@ import { applyCircuitRoutes, applyRules, applyTunRoutes, removeRouting, type Pol
 import { Dnsmasq } from '../system/dnsmasq.ts';
 import { applyShaping, removeShaping } from '../system/shaping.ts';
 import type { ForwardElement } from './port-forwards.ts';
+import { circuitTunName, isWarrenInterface } from '../system/link.ts';
 
 /** Private ranges (RFC 1918, RFC 4193): an exit's members never reach someone's home network through it. */
 export const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
@@ -43,7 +44,7 @@ function routing(config: Config): PolicyRouting | null {
 export function ownSubnets(tun: string, interfaces: ReturnType<typeof networkInterfaces>): Prefix[] {
   const out: Prefix[] = [];
   for (const [name, addrs] of Object.entries(interfaces)) {
-    if (name === tun) continue;
+    if (isWarrenInterface(name, tun)) continue;
     for (const a of addrs ?? []) {
       const p = a.cidr ? parsePrefix(a.cidr.replace(/%.*\//, '/')) : null;
       if (p) out.push(p);
@@ -52,10 +53,7 @@ export function ownSubnets(tun: string, interfaces: ReturnType<typeof networkInt
   return out;
 }
 
-/** The circuit TUN's name: the tunnel's, with a "c" (within the kernel's 15 characters). */
-export function circuitTunName(tun: string): string {
-  return `${tun.slice(0, 14)}c`;
-}
+export { circuitTunName } from '../system/link.ts';
 
 /** Whether this appliance needs the circuit TUN: it sends devices through circuits, or ends circuits as an exit. */
 export function circuitsWanted(config: Config): boolean {

@@ -40,3 +40,13 @@ export function applyLink(run: Runner, s: LinkState): string[] {
   }
   return skipped;
 }
+
+/** The circuit TUN's name: the tunnel's, with a "c" (within the kernel's 15 characters). */
+export function circuitTunName(tun: string): string {
+  return `${tun.slice(0, 14)}c`;
+}
+
+/** Warren's own interfaces (the tunnel and its circuit TUN): never endpoints, subnets or beacon sources. */
+export function isWarrenInterface(name: string, tun: string): boolean {
+  return name === tun || name === circuitTunName(tun);
+}

@@ -199,9 +199,10 @@ describe('exit ruleset', () => {
     const ifs = {
       eth0: [{ address: '203.0.113.20', netmask: '255.255.255.240', family: 'IPv4', mac: '', internal: false, cidr: '203.0.113.20/28' }],
       wrn0: [{ address: '100.80.0.2', netmask: '255.192.0.0', family: 'IPv4', mac: '', internal: false, cidr: '100.80.0.2/10' }],
+      wrn0c: [{ address: '198.18.0.254', netmask: '255.255.255.255', family: 'IPv4', mac: '', internal: false, cidr: '198.18.0.254/32' }],
     } as unknown as Parameters<typeof ownSubnets>[1];
     const deny = rulesetFor(config, ifs).exit!.deny.map((d) => `${d.bytes.join('.')}/${d.bits}`);
     for (const want of ['203.0.113.20/28', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10', '127.0.0.0/8']) expect(deny).toContain(want);
-    expect(ownSubnets('wrn0', ifs).map((x) => x.bits)).toEqual([28]);
+    expect(ownSubnets('wrn0', ifs).map((x) => x.bits)).toEqual([28]); // not the tunnel's, nor the circuit TUN's
   });
 });
