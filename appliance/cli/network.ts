@@ -19,7 +19,7 @@ import {
   NetworkStoreError,
   PRIVATE_KEY_FILE,
   revoke,
-  saveNetwork,
+  updateNetwork,
   type Network,
 } from '../network/store.ts';
 
@@ -187,12 +187,18 @@ function changeMember(cmd: 'approve' | 'deny' | 'revoke', dir: string, keyText: 
   const self = ownPublicKey(keyPathOf(dir, net));
   if (self && key === b64(self) && cmd !== 'approve') throw new NetworkStoreError('invalid-argument', `${key} is this node's own key; it cannot ${cmd} itself`);
   const now = new Date();
-  const next = cmd === 'approve' ? approve(net, key, now, name) : cmd === 'deny' ? deny(net, key, now) : revoke(net, key, now);
-  if (next === net) {
+  // Against the file as it is at the moment of writing, under its lock: the daemon may be
+  // recording a new device in it right now (store.ts updateNetwork).
+  let unchanged = false;
+  const next = updateNetwork(path, (current) => {
+    const n = cmd === 'approve' ? approve(current, key, now, name) : cmd === 'deny' ? deny(current, key, now) : revoke(current, key, now);
+    unchanged = n === current;
+    return n;
+  });
+  if (unchanged) {
     io.out(`${key} is already ${cmd === 'approve' ? 'approved' : 'revoked'}\n`);
     return 0;
   }
-  saveNetwork(path, next);
   const label = printable(findMember(next, key)?.member.name ?? '') || key;
   io.out(`${cmd === 'approve' ? 'approved' : cmd === 'deny' ? 'denied' : 'revoked'} ${label}${label === key ? '' : ` (${key})`}\n`);
   return 0;

@@ -12,7 +12,7 @@ import type { NetworkConfig, PeerConfig } from '../config/schema.ts';
 import { DEFAULT_LIMITS, encodeKey } from '../config/schema.ts';
 import { parsePrefix } from '../dataplane/packet/addr.ts';
 import { assignAddresses } from './addresses.ts';
-import { admit, findMember, loadNetwork, saveNetwork, type MemberList, type Network } from './store.ts';
+import { admit, findMember, loadNetwork, updateNetwork, type MemberList, type Network } from './store.ts';
 
 /**
  * Members keep their sessions alive every 5 s when idle (WireGuard's persistent keepalive). Far
@@ -75,13 +75,26 @@ export class Membership {
     const found = findMember(network, text);
     if (found) return found.list;
     if (network.requireApproval && network.pending.length >= this.maxPending) return 'unlisted';
-    const { standing, network: next } = admit(network, text, `device-${text.slice(0, 8)}`, this.now());
+    let standing = admit(network, text, `device-${text.slice(0, 8)}`, this.now()).standing;
+    let listed: MemberList | null = null;
     try {
-      saveNetwork(this.net.file!, next);
+      // Recorded against the file as it is now, under its lock: `warren approve` may have just
+      // written it (within the file system's timestamp granularity, unseen by the mtime check).
+      const next = updateNetwork(this.net.file!, (current) => {
+        const there = findMember(current, text);
+        if (there) {
+          listed = there.list;
+          return current;
+        }
+        const a = admit(current, text, `device-${text.slice(0, 8)}`, this.now());
+        standing = a.standing;
+        return a.network;
+      }, this.log);
       this.cached = { mtimeMs: statSync(this.net.file!).mtimeMs, network: next };
     } catch (e) {
       this.log(`network: ${(e as Error).message}`);
     }
+    if (listed) return listed;
     this.log(standing === 'pending'
       ? `network: new device ${text} is waiting for approval (warren approve ${text})`
       : `network: new device ${text} joined (this network does not require approval)`);

@@ -18,7 +18,7 @@
 // directory, fsync, rename, fsync of the directory), so a crash leaves the old file or the new.
 // The transitions (approve, deny, revoke, admit) are pure: they return a new Network.
 
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { INVITE_NAME_MAX_BYTES } from './invite.ts';
@@ -244,6 +244,49 @@ export function writeFileAtomic(path: string, text: string): void {
 
 export function saveNetwork(path: string, net: Network): void {
   writeFileAtomic(path, formatNetwork(net));
+}
+
+/** A lock older than this is a crashed writer's, and is broken. */
+const STALE_LOCK_MS = 10_000;
+const LOCK_WAIT_MS = 3_000;
+
+/**
+ * Read-modify-write of the network file under a lock file beside it (`network.toml.lock`,
+ * created exclusively), so the daemon recording a new device and `warren approve` changing the
+ * file at the same moment cannot lose each other's change (CI once saw the daemon's "pending"
+ * overwrite an approval written a moment before). `change` gets the file as it is now and
+ * returns the next state, or the same object for no change. Returns what is in the file after.
+ */
+export function updateNetwork(path: string, change: (net: Network) => Network, report?: (line: string) => void): Network {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx', 0o600));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
+      } catch {
+        // gone meanwhile
+      }
+      if (Date.now() > deadline) throw new NetworkStoreError('write', `${lock} is held by another writer for over ${LOCK_WAIT_MS / 1000} s; if no warren command is running, remove it`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+  try {
+    const now = loadNetwork(path, report);
+    const next = change(now);
+    if (next !== now) saveNetwork(path, next);
+    return next;
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      // already gone
+    }
+  }
 }
 
 // ---- Membership transitions (pure) ----

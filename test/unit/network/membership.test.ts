@@ -3,11 +3,11 @@
 // neither opens nor closes the network, and the pending list is bounded.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Membership, MAX_PENDING } from '../../../appliance/network/membership.ts';
-import { approve, createNetwork, loadNetwork, revoke, saveNetwork, type Network } from '../../../appliance/network/store.ts';
+import { approve, createNetwork, loadNetwork, revoke, saveNetwork, updateNetwork, type Network } from '../../../appliance/network/store.ts';
 import { encodeKey } from '../../../appliance/config/schema.ts';
 
 let dir: string;
@@ -28,6 +28,32 @@ beforeEach(() => {
   file = join(dir, 'network.toml');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('membership and `warren approve` writing at the same moment', () => {
+  test('an approval written within the same timestamp as the cached file is not overwritten by "pending"', () => {
+    const m = setup();
+    const k = key();
+    m.revoked(); // the daemon has read (and cached) the file
+    const { mtime } = statSync(file);
+    // `warren approve` writes the key as approved; the file system's timestamp does not move.
+    saveNetwork(file, approve(loadNetwork(file), encodeKey(k), new Date()));
+    utimesSync(file, mtime, mtime);
+    expect(m.standing(k)).toBe('approved');
+    expect(loadNetwork(file).approved.map((a) => a.key)).toContain(encodeKey(k));
+    expect(loadNetwork(file).pending).toEqual([]);
+    expect(lines.some((l) => l.includes('waiting for approval'))).toBe(false);
+  });
+
+  test('a writer waits for the lock; a stale lock (a crashed writer) is broken', () => {
+    setup();
+    writeFileSync(`${file}.lock`, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${file}.lock`, old, old);
+    const next = updateNetwork(file, (n) => approve(n, encodeKey(key()), new Date()));
+    expect(next.approved).toHaveLength(loadNetwork(file).approved.length);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+});
 
 describe('membership', () => {
   test('an unknown device is recorded as pending, once, and is not admitted', () => {
