@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { AdminError, type NetworkInfo } from '../control/admin-types.ts';
 import { decodeInvite, encodeInvite, InviteError, type Invite } from '../network/invite.ts';
 import { existingNetwork, initNetwork, joinInvite, keyPathOf, networkFilePath, ownPublicKey, type NodeSetup } from '../network/setup.ts';
-import { approve, deny, findMember, NetworkStoreError, revoke, saveNetwork, type MemberList, type Network } from '../network/store.ts';
+import { approve, deny, findMember, NetworkStoreError, revoke, updateNetwork, type MemberList, type Network } from '../network/store.ts';
 
 const KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
 
@@ -114,13 +114,13 @@ export class NetworkAdmin {
     const { net, key, list } = this.member(publicKey);
     if (list === null) throw new AdminError('not-found', 'No device with that key has asked to join; reload the page.');
     if (list === 'approved') return networkInfo(net);
-    return this.save(approve(net, key, this.deps.now()), `admin: approved ${key}`);
+    return this.save((n) => approve(n, key, this.deps.now()), `admin: approved ${key}`);
   }
 
   deny(publicKey: string): NetworkInfo {
-    const { net, key, list } = this.member(publicKey);
+    const { key, list } = this.member(publicKey);
     if (list !== 'pending') throw new AdminError('not-found', 'No device with that key is waiting for approval; reload the page.');
-    return this.save(deny(net, key, this.deps.now()), `admin: denied ${key}`);
+    return this.save((n) => deny(n, key, this.deps.now()), `admin: denied ${key}`);
   }
 
   revoke(publicKey: string): NetworkInfo {
@@ -128,7 +128,7 @@ export class NetworkAdmin {
     if (list === null) throw new AdminError('not-found', 'No member has that key; reload the page.');
     if (key === this.ownKey()) throw new AdminError('invalid', 'That is this appliance’s own key; it cannot revoke itself.');
     if (list === 'revoked') return networkInfo(net);
-    return this.save(revoke(net, key, this.deps.now()), `admin: revoked ${key}`);
+    return this.save((n) => revoke(n, key, this.deps.now()), `admin: revoked ${key}`);
   }
 
   private required(): Network {
@@ -148,9 +148,11 @@ export class NetworkAdmin {
     return { net, key, list: findMember(net, key)?.list ?? null };
   }
 
-  private save(next: Network, what: string): NetworkInfo {
+  /** The change applied to the file as it is now, under its lock (store.ts updateNetwork): the daemon or `warren approve` may be writing it too. */
+  private save(change: (current: Network) => Network, what: string): NetworkInfo {
+    let next: Network;
     try {
-      saveNetwork(networkFilePath(this.deps.dataDir), next);
+      next = updateNetwork(networkFilePath(this.deps.dataDir), change);
     } catch (e) {
       throw new AdminError('unavailable', `The change could not be saved: ${(e as Error).message}. Check the disk (Diagnostics) and try again.`);
     }
