@@ -436,9 +436,10 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
       const exitPeer = dev.exitPeer;
       // Loaded on demand: node:http(s) cost an idle appliance megabytes it never uses otherwise.
       const { runLeakTest } = await import('./gateway/leak-test.ts');
+      const overlay4 = live.interface.addresses.find((p) => p.family === 4);
       return runLeakTest({
         url: live.admin.leakTestUrl,
-        overlay: live.interface.addresses.find((a) => a.family === 4) ? formatIp(live.interface.addresses.find((a) => a.family === 4)!.bytes) : null,
+        overlay: overlay4 ? formatIp(overlay4.bytes) : null,
         tun: tun.name,
         resolvers: g?.dns.enabled ? g.dns.upstream : [],
         redirectDns: g?.dns.enabled ?? false,

@@ -105,17 +105,10 @@ export class ExitForwards {
 
   /** A port for a new lease: the suggested one when it is free and in range, else a random free one. */
   private pick(proto: Proto, suggested: number): number | null {
+    const free = (p: number) => !this.opts.reserved.includes(p) && !this.leases.has(key(proto, p));
     const { first, last } = this.opts.range;
-    const free = (p: number) => p >= first && p <= last && !this.opts.reserved.includes(p) && !this.leases.has(key(proto, p));
-    if (free(suggested)) return suggested;
-    const span = last - first + 1;
-    const random = this.opts.random ?? Math.random;
-    for (let i = 0; i < 64; i++) {
-      const p = first + Math.floor(random() * span);
-      if (free(p)) return p;
-    }
-    for (let p = first; p <= last; p++) if (free(p)) return p;
-    return null;
+    if (suggested >= first && suggested <= last && free(suggested)) return suggested;
+    return freePort(this.opts.range, free, this.opts.random ?? Math.random);
   }
 
   /** Drops expired leases; true when any went. */
@@ -150,6 +143,17 @@ export class ExitForwards {
   elements(): ForwardElement[] {
     return this.list().map((l) => ({ proto: l.proto, port: l.external, to: l.memberAddr, toPort: l.inner }));
   }
+}
+
+/** A port of `range` that `free` accepts: 64 random tries, then the first from the bottom; null when none is. */
+function freePort(range: PortRange, free: (port: number) => boolean, random: () => number): number | null {
+  const span = range.last - range.first + 1;
+  for (let i = 0; i < 64; i++) {
+    const p = range.first + Math.floor(random() * span);
+    if (free(p)) return p;
+  }
+  for (let p = range.first; p <= range.last; p++) if (free(p)) return p;
+  return null;
 }
 
 function key(proto: Proto, port: number): string {
@@ -250,14 +254,7 @@ export class PortMapper {
 
   private pickInner(proto: Proto, range: PortRange): number | null {
     const used = new Set(this.list().filter((m) => m.proto === proto).map((m) => m.inner));
-    const span = range.last - range.first + 1;
-    const random = this.deps.random ?? Math.random;
-    for (let i = 0; i < 64; i++) {
-      const p = range.first + Math.floor(random() * span);
-      if (!used.has(p)) return p;
-    }
-    for (let p = range.first; p <= range.last; p++) if (!used.has(p)) return p;
-    return null;
+    return freePort(range, (p) => !used.has(p), this.deps.random ?? Math.random);
   }
 
   /** Closes here at once and tells the exit, not waiting for it (it may be the exit that failed). */

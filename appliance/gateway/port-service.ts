@@ -14,6 +14,8 @@ import type { Config } from '../config/schema.ts';
 import { encodeKey } from '../config/schema.ts';
 import { deviceExits } from '../config/gateway.ts';
 import { DEFAULT_PORTS, exitPortRange } from '../dataplane/exit-ports.ts';
+import { formatPrefix, networkOf, parsePrefix } from '../dataplane/packet/addr.ts';
+import { parseIp } from '../dataplane/packet/ip-text.ts';
 import { parseNeighbours } from '../admin/lan-devices.ts';
 import type { Device } from '../device.ts';
 import type { Peer } from '../session/peer.ts';
@@ -199,7 +201,7 @@ export class PortService {
   /** The WAN address `exit` (base64 key) reports, or null when it does not answer. */
   async exitWanAddress(exit: string): Promise<string | null> {
     const reply = await this.request(exit, { t: 'addr' });
-    return typeof reply?.address === 'string' && /^\d{1,3}(\.\d{1,3}){3}$/.test(reply.address) ? reply.address : null;
+    return typeof reply?.address === 'string' && parseIp(reply.address)?.length === 4 ? reply.address : null;
   }
 
   /** The appliance's side: asks `exit` (base64 key) and waits for its answer. */
@@ -291,8 +293,7 @@ export class PortService {
     if (req.kind === 'address') {
       const route = this.routeOf(address);
       if (!route.ok) return void send(encodeAddress(RESULT.refused, epoch, null));
-      const reply = await this.request(route.exit, { t: 'addr' });
-      const a = typeof reply?.address === 'string' && /^\d{1,3}(\.\d{1,3}){3}$/.test(reply.address) ? reply.address : null;
+      const a = await this.exitWanAddress(route.exit);
       return void send(encodeAddress(a ? RESULT.success : RESULT.networkFailure, epoch, a));
     }
     const r = await this.mapper.map(address, req.proto, req.internal, req.suggested, req.lifetime);
@@ -304,10 +305,8 @@ export class PortService {
 
 /** True when the IPv4 `ip` is in `cidr` ("192.168.1.1/24"). */
 export function inSubnet(ip: string, cidr: string): boolean {
-  const [net, bitsText] = cidr.split('/');
-  const bits = Number(bitsText);
-  const n = (s: string) => s.split('.').reduce((a, b) => (a << 8) + Number(b), 0) >>> 0;
-  if (!net || !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((n(ip) & mask) >>> 0) === ((n(net) & mask) >>> 0);
+  const net = parsePrefix(cidr);
+  const host = parsePrefix(ip);
+  if (!net || !host || net.family !== 4 || host.family !== 4) return false;
+  return formatPrefix(networkOf(net)) === formatPrefix(networkOf({ ...host, bits: net.bits }));
 }
