@@ -178,11 +178,7 @@ export class CircuitEngine {
 
   private link(type: number, cid: number, body: Uint8Array, dir: number = FWD): Uint8Array {
     const out = new Uint8Array(LINK_HEADER + body.length);
-    out[0] = type;
-    out[1] = dir;
-    const v = new DataView(out.buffer);
-    v.setUint32(2, cid);
-    v.setUint16(6, body.length);
+    this.header(out, type, dir, cid, body.length);
     out.set(body, LINK_HEADER);
     return out;
   }
