@@ -15,7 +15,6 @@ import { TunReader } from '../ffi/tun-reader.ts';
 import { findUdpSocketFd, setSocketBuffers } from '../ffi/socket-buffers.ts';
 import { OutboundHost } from './dataplane/outbound-host.ts';
 import type { OutboundInit } from './dataplane/outbound-protocol.ts';
-import { deriveWireKeys } from './wire/keys.ts';
 import { DiscoveryService } from './discovery/service.ts';
 import { identitySeed } from './discovery/identity.ts';
 import { MAX_ENDPOINTS, type Endpoint as RecordEndpoint, type MemberRecord } from './discovery/record.ts';
@@ -23,6 +22,7 @@ import { acceptSubnets, syncSubnetRoutes } from './gateway/sites.ts';
 import type { Peer } from './session/peer.ts';
 import { SharedDhtSocket, looksLikeKrpc } from './discovery/shared-socket.ts';
 import { Membership } from './network/membership.ts';
+import { SecretRotation } from './network/rotation.ts';
 import { formatIp, parseEndpoint, parsePrefix, type Endpoint, type Prefix } from './dataplane/packet/addr.ts';
 import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
@@ -205,7 +205,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     sender: host ?? undefined,
     // On the native wire (only holders of the secret complete a handshake), an approved member
     // that reaches us first is admitted; an unknown one is recorded as pending.
-    admitInitiator: (key) => ifc.wire === 'native' && membership?.admits(key) ? membership.peerConfig(key, knownKeys(dev)) : null,
+    // Under the previous secret (after a rotation) only members approved before come in.
+    admitInitiator: (key, previous) => ifc.wire === 'native' && membership && (previous ? membership.isApproved(key) : membership.admits(key)) ? membership.peerConfig(key, knownKeys(dev)) : null,
     // Peer exchange: members a member told us of, if our own file approves them.
     onPeerExchange: (from, entries) => {
       if (!membership) return;
@@ -226,10 +227,21 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     },
     onCircuit: (from, msg) => circuits.onLink(from, msg),
     onControl: (from, msg) => {
-      if (!ports?.onControl(from, msg as Record<string, unknown>)) dev.counters.dropMalformed++;
+      const m = msg as Record<string, unknown>;
+      if (!rotation?.onControl(from, m) && !ports?.onControl(from, m)) dev.counters.dropMalformed++;
     },
   });
   device = dev;
+  // A rotation of the network secret (network/rotation.ts): the daemon follows the network file.
+  const rotation = config.network?.file && ifc.wire === 'native' && membership
+    ? new SecretRotation<Peer>({
+      file: config.network.file,
+      dev,
+      isApproved: (k) => membership.isApproved(k),
+      onSecrets: (secret, previous) => discovery?.setSecrets(secret, previous),
+      log,
+    }, config.network.secret)
+    : null;
   // Onion circuits (circuit/engine.ts): every node carries them as a relay or ends them as an
   // exit when its settings say so; a source keeps circuits for its devices of 2–3 hops.
   let circuitTun: ReturnType<typeof openTun> | null = null;
@@ -281,8 +293,6 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
 
   let init: Record<string, unknown> | undefined;
   if (host && sockFd !== null) {
-    const keys = config.network ? deriveWireKeys(config.network.secret) : null;
-    const zero = new Uint8Array(32);
     const outbound: Omit<OutboundInit, 'fd' | 'ring' | 'batch' | 'pollMs'> = {
       sockFd,
       doorbell: host.doorbell,
@@ -290,7 +300,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
       table: host.table.sab,
       slots: host.slots,
       stats: host.stats,
-      wire: { kind: dev.wire.kind, headerKey: keys?.header ?? zero, envelopeKey: keys?.envelope ?? zero, psk: keys?.psk ?? zero, padding: ifc.padding },
+      wire: { kind: dev.wire.kind, headerKeys: host.wireKeys.sab, padding: ifc.padding },
       mtu: ifc.mtu,
       rejectAfterMs: config.timers.rejectAfterTime * 1000,
       routes: host.routes.sab,
@@ -372,6 +382,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
       paths.tick(dev, now);
       if (ticks % PEX_TICKS === 0) exchangePeers(dev, now);
     }
+    rotation?.tick();
     // A member revoked while connected is dropped at once (the file is re-read only when it changed).
     if (membership && ticks % 20 === 0) {
       const revoked = new Set(membership.revoked());
@@ -401,7 +412,10 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
       return live.exit !== null;
     },
   }) : null;
-  if (discovery) await discovery.start();
+  if (discovery) {
+    if (config.network?.previous) discovery.setSecrets(config.network.secret, config.network.previous.secret);
+    await discovery.start();
+  }
   dev.start();
   // Start-up garbage (config parsing, compiling, key derivation) is collected once, so an idle
   // appliance's RSS is what it keeps, not what it passed through.

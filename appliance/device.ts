@@ -24,7 +24,7 @@ import { RouteTable } from './dataplane/route-table.ts';
 import type { Endpoint, Prefix, RelayHop } from './dataplane/packet/addr.ts';
 import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './dataplane/packet/ip.ts';
 import { TAG_SIZE } from './dataplane/packet/transport.ts';
-import { NativeWire, WIREGUARD_WIRE, type DataHeader, type Wire } from './wire/wire.ts';
+import { NativeWire, WIREGUARD_WIRE, type DataHeader, type Opened, type Wire } from './wire/wire.ts';
 import { combinePsk, deriveWireKeys } from './wire/keys.ts';
 import { newCounters, type Counters } from './session/counters.ts';
 import { IndexTable, randomU32 } from './session/index-table.ts';
@@ -66,9 +66,11 @@ export interface DeviceSeams {
    * A handshake initiation from a key this device has no peer for, authenticated (the initiator
    * proved its static key): the peer to add for it, or null to refuse. The daemon admits approved
    * members of the network on the native wire (a member that found us first on the DHT, or whose
-   * record we could not see). Absent: unknown initiators are refused.
+   * record we could not see). `previousSecret`: the initiation came under the network's previous
+   * secret (after a rotation), where only members approved before may come in. Absent: unknown
+   * initiators are refused.
    */
-  admitInitiator?: (publicKey: Uint8Array) => PeerConfig | null;
+  admitInitiator?: (publicKey: Uint8Array, previousSecret: boolean) => PeerConfig | null;
   /** A member told us of other members (peer exchange): their keys and where it reaches them. */
   onPeerExchange?: (from: Peer, entries: PexEntry[]) => void;
   /** A circuit link message from a member (native wire; circuit/engine.ts), padding included. */
@@ -90,7 +92,12 @@ export class Device {
   readonly identity: StaticIdentity;
   readonly peers: Peer[] = [];
   readonly counters: Counters = newCounters();
-  readonly wire: Wire;
+  /** The wire per key slot of the network secret: the current one and, for a while after a
+   * rotation, the previous one (network/rotation.ts); null when a slot is unused. The WireGuard
+   * wire has one slot. */
+  private readonly wires: (Wire | null)[] = [null, null];
+  private readonly networkPsks: (Uint8Array | null)[] = [null, null];
+  private currentSlot = 0;
   private readonly byKey = new Map<string, Peer>();
   private exit: Peer | null = null;
   /** This member passes datagrams on between other members ([relay] enabled). */
@@ -117,7 +124,6 @@ export class Device {
   private readonly zeros: Uint8Array;
   /** What this node offers in native initiations (CAP_FAST_AES where AES-GCM runs in hardware). */
   private readonly localCaps: number;
-  private readonly networkPsk: Uint8Array | null;
   readonly handshakes: Handshakes;
 
   constructor(
@@ -128,7 +134,20 @@ export class Device {
     this.pool = new DatagramPool(BATCH_SLOTS, config.interface.mtu + 64);
     this.zeros = new Uint8Array(config.interface.mtu);
     const keys = config.network ? deriveWireKeys(config.network.secret) : null;
-    this.wire = config.interface.wire === 'native' && keys ? new NativeWire(keys, config.interface.padding) : WIREGUARD_WIRE;
+    if (config.interface.wire === 'native' && keys) {
+      this.wires[0] = new NativeWire(keys, config.interface.padding);
+      this.networkPsks[0] = keys.psk;
+      const previous = config.network?.previous;
+      if (previous) {
+        const old = deriveWireKeys(previous.secret);
+        this.wires[1] = new NativeWire(old, config.interface.padding);
+        this.networkPsks[1] = old.psk;
+      }
+      seams.sender?.setWireKey(0, keys.header);
+      seams.sender?.setWireKey(1, previous ? deriveWireKeys(previous.secret).header : null);
+    } else {
+      this.wires[0] = WIREGUARD_WIRE;
+    }
     const cipher = config.interface.cipher;
     this.relaying = config.relay.enabled && this.wire.kind === 'native';
     this.localCaps = cipher === 'aes256gcm' || (cipher === 'auto' && hasFastAes()) ? CAP_FAST_AES : 0;
@@ -144,7 +163,6 @@ export class Device {
       keepaliveTimeout: tc.keepaliveTimeout * 1000,
       rekeyAfterMessages: Number(tc.rekeyAfterMessages),
     };
-    this.networkPsk = this.wire.kind === 'native' && keys ? keys.psk : null;
     this.handshakes = new Handshakes(this, this.indices, this.cookies, this.localCaps, this.t.rekeyTimeout, config.limits.cookieAfterHandshakesPerSecond);
     for (const pc of config.peers) this.addPeer(pc);
   }
@@ -162,9 +180,7 @@ export class Device {
       return null;
     }
     const ss = dh(this.identity.privateKey, pc.publicKey) ?? undefined;
-    // The native wire mixes the network's PSK into every handshake: only members complete one.
-    const psk = this.networkPsk ? combinePsk(this.networkPsk, pc.presharedKey) : pc.presharedKey;
-    const peer = new Peer(pc.name, pc.publicKey, psk, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, this.seams.now);
+    const peer = new Peer(pc.name, pc.publicKey, pc.presharedKey, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, this.seams.now);
     peer.slot = this.freeSlots.shift() ?? this.nextSlot++;
     this.peers.push(peer);
     this.byKey.set(keyId(pc.publicKey), peer);
@@ -172,6 +188,90 @@ export class Device {
     if (this.exit) this.routes.insert(DEFAULT_V4, this.exit); // an allowed 0.0.0.0/0 never displaces the chosen exit
     this.shareRoutes();
     return peer;
+  }
+
+  /** The wire new sessions use (the current network secret's, on the native wire). */
+  get wire(): Wire {
+    return this.wires[this.currentSlot]!;
+  }
+
+  /** For the handshake machinery (HandshakeHost). */
+  get wireSlot(): number {
+    return this.currentSlot;
+  }
+
+  /** For the handshake machinery (HandshakeHost). */
+  wireAt(slot: number): Wire | null {
+    return this.wires[slot] ?? null;
+  }
+
+  /** For the handshake machinery: the native wire mixes the network's PSK (of the key slot the
+   * handshake is made under) into every handshake, so only members complete one. */
+  pskFor(peer: Peer, slot: number): Uint8Array {
+    const network = this.networkPsks[slot];
+    return network ? combinePsk(network, peer.presharedKey) : peer.presharedKey;
+  }
+
+  /** Whether sessions under a previous network secret are still accepted. */
+  get acceptsPreviousSecret(): boolean {
+    return this.wires[1 - this.currentSlot] !== null;
+  }
+
+  /** Whether `peer`'s session in use was made under the previous network secret. */
+  onPreviousSecret(peer: Peer): boolean {
+    return peer.current !== null && peer.current.wireSlot !== this.currentSlot;
+  }
+
+  /**
+   * The network secret was rotated (network/rotation.ts): new handshakes go under `secret`; the
+   * one in use so far stays accepted — its sessions carry on — until dropPreviousSecret. Any
+   * older secret still held is dropped, with its sessions. Native wire only.
+   */
+  rotateSecret(secret: Uint8Array): void {
+    if (this.wire.kind !== 'native') return;
+    const next = 1 - this.currentSlot;
+    this.dropSlot(next);
+    const keys = deriveWireKeys(secret);
+    this.wires[next] = new NativeWire(keys, this.config.interface.padding);
+    this.networkPsks[next] = keys.psk;
+    this.seams.sender?.setWireKey(next, keys.header);
+    this.currentSlot = next;
+    this.log('network: the network secret changed; the previous one is still accepted for now');
+  }
+
+  /** A handshake with `peer` now, under the current secret (its session was under the previous one). */
+  rehandshake(peer: Peer): void {
+    this.handshakes.initiate(peer, false);
+    this.flush();
+  }
+
+  /** The previous network secret is no longer accepted: its sessions end (their peers handshake again). */
+  dropPreviousSecret(): void {
+    const previous = 1 - this.currentSlot;
+    if (!this.wires[previous] || this.wire.kind !== 'native') return;
+    this.dropSlot(previous);
+    this.log('network: the previous network secret is no longer accepted');
+  }
+
+  /** Ends every session and pending handshake made under a key slot, and frees the slot. */
+  private dropSlot(slot: number): void {
+    if (!this.wires[slot]) return;
+    for (const peer of this.peers) {
+      if (peer.handshake && peer.handshakeSlot === slot) this.handshakes.abandon(peer);
+      let changed = false;
+      for (const which of ['current', 'previous', 'next'] as const) {
+        const kp = peer[which];
+        if (kp && kp.wireSlot === slot) {
+          this.handshakes.retire(kp);
+          peer[which] = null;
+          changed = true;
+        }
+      }
+      if (changed) this.publish(peer);
+    }
+    this.wires[slot] = null;
+    this.networkPsks[slot] = null;
+    this.seams.sender?.setWireKey(slot, null);
   }
 
   /** The exit the gateway sends the LAN's internet traffic to (IPv4 default route), or none. */
@@ -264,8 +364,8 @@ export class Device {
     return this.byKey.get(keyId(publicKey));
   }
 
-  admitInitiator(publicKey: Uint8Array): Peer | undefined {
-    const pc = this.seams.admitInitiator?.(publicKey);
+  admitInitiator(publicKey: Uint8Array, slot: number): Peer | undefined {
+    const pc = this.seams.admitInitiator?.(publicKey, slot !== this.currentSlot);
     if (!pc) return undefined;
     const peer = this.addPeer(pc) ?? undefined;
     if (peer) this.log(`peer ${pc.name}: admitted on its handshake`);
@@ -382,7 +482,7 @@ export class Device {
       if (keepalive) this.counters.keepalivesSent++;
       return;
     }
-    const wire = this.wire;
+    const wire = this.wires[kp.wireSlot] ?? this.wire;
     const h = wire.headerBytes;
     const padded = keepalive ? pkt.length : wire.paddedSize(pkt.length, this.config.interface.mtu);
     const size = h + padded + TAG_SIZE;
@@ -458,7 +558,7 @@ export class Device {
     const kp = this.sendingKeypair(peer, now);
     if (!peer.endpoint?.relay || candidate.relay || !kp || (this.seams.sender && kp.owner === 'worker')) return false;
     if (this.seams.sender) kp.owner = 'main';
-    const wire = this.wire;
+    const wire = this.wires[kp.wireSlot] ?? this.wire;
     const pkt = this.zeros.subarray(0, wire.keepaliveSize(this.config.interface.mtu));
     const dgram = new Uint8Array(wire.headerBytes + pkt.length + TAG_SIZE);
     buildDatagram(dgram, wire, kp.aead, kp.sendKey, this.nonce, kp.remoteIndex, kp.sendCounter++, pkt, pkt.length);
@@ -629,9 +729,13 @@ export class Device {
   /** A datagram from the socket (`relayed` null) or delivered through a relay. */
   private receiveFrom(data: Uint8Array, relayed: Endpoint | null, now: number, port = 0, address = 'relay'): void {
     const hdr = this.header;
-    if (this.wire.readData(data, hdr)) {
+    // The current secret's wire first; after a rotation, the previous one's (its sessions carry on).
+    for (let k = 0; k < 2; k++) {
+      const slot = k === 0 ? this.currentSlot : 1 - this.currentSlot;
+      const wire = this.wires[slot];
+      if (!wire || !wire.readData(data, hdr)) continue;
       const entry = this.indices.get(hdr.index);
-      if (entry?.keypair) {
+      if (entry?.keypair && entry.keypair.wireSlot === slot) {
         if (relayed && !sameKey(relayed.relay!.to, entry.peer.publicKey)) {
           this.counters.relayRefused++; // a relay may not speak for another member
           return;
@@ -640,12 +744,17 @@ export class Device {
         this.flush();
         return;
       }
-      if (this.wire.kind === 'wireguard') {
+      if (wire.kind === 'wireguard') {
         this.counters.dropUnknownIndex++;
         return;
       }
     }
-    const hs = this.wire.openHandshake(data);
+    let hs: Opened | null = null;
+    let slot = this.currentSlot;
+    for (let k = 0; k < 2 && !hs; k++) {
+      slot = k === 0 ? this.currentSlot : 1 - this.currentSlot;
+      hs = this.wires[slot]?.openHandshake(data) ?? null;
+    }
     if (!hs) {
       // Native: neither a session of ours nor a handshake envelope. Never answered.
       this.counters.dropMalformed++;
@@ -654,10 +763,10 @@ export class Device {
     const source = relayed ?? endpointOf(port, address);
     switch (hs.type) {
       case MESSAGE_INITIATION:
-        this.handshakes.receiveInitiation(hs.message, hs.capabilities, source, now);
+        this.handshakes.receiveInitiation(hs.message, hs.capabilities, source, now, slot);
         break;
       case MESSAGE_RESPONSE:
-        this.handshakes.receiveResponse(hs.message, hs.capabilities, source, now);
+        this.handshakes.receiveResponse(hs.message, hs.capabilities, source, now, slot);
         break;
       case MESSAGE_COOKIE_REPLY:
         this.handshakes.receiveCookieReply(hs.message);

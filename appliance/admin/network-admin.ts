@@ -82,7 +82,7 @@ export class NetworkAdmin {
 
   invite(): string {
     const net = this.required();
-    return encodeInvite(net.name, net.secret);
+    return encodeInvite(net.name, net.secret, net.addressSecret);
   }
 
   create(name: string): NetworkInfo {

@@ -116,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
     case 'approve':
     case 'deny':
     case 'revoke':
+    case 'rotate':
       return runNetworkCommand(cmd, rest);
     case 'peers': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, socket: { type: 'string' } } });

@@ -1,5 +1,6 @@
-// `warren init | invite | join | members | approve | deny | revoke`: the network file in the data
-// directory, edited offline (these commands do not talk to a running daemon).
+// `warren init | invite | join | members | approve | deny | revoke | rotate`: the network file in
+// the data directory, edited offline (these commands do not talk to a running daemon; it follows
+// the file).
 //
 // Exit codes: 0 done, 1 the command failed (message on stderr), 2 bad usage or a malformed invite.
 
@@ -19,12 +20,15 @@ import {
   NetworkStoreError,
   PRIVATE_KEY_FILE,
   revoke,
+  rotateNetwork,
+  DEFAULT_ROTATION_GRACE_MS,
+  MAX_ROTATION_GRACE_MS,
   updateNetwork,
   type Network,
 } from '../network/store.ts';
 
 export { DEFAULT_DATA_DIR };
-export const NETWORK_COMMANDS = ['init', 'invite', 'join', 'members', 'approve', 'deny', 'revoke'] as const;
+export const NETWORK_COMMANDS = ['init', 'invite', 'join', 'members', 'approve', 'deny', 'revoke', 'rotate'] as const;
 export type NetworkCommand = (typeof NETWORK_COMMANDS)[number];
 
 export const NETWORK_USAGE = `  init --name NAME [--data DIR]
@@ -36,6 +40,10 @@ export const NETWORK_USAGE = `  init --name NAME [--data DIR]
   deny KEY [--data DIR]
   revoke KEY [--data DIR]    approve a device, refuse its request, or remove it
                              (KEY: a public key, or the start of a listed one)
+  rotate [--grace-hours H] [--data DIR]
+                             a new network secret (after an invite leaked): members
+                             online are given it, the old one is accepted for H hours
+                             (default ${DEFAULT_ROTATION_GRACE_MS / 3600_000}) for members that were away; old invites stop working
                              --data defaults to ${DEFAULT_DATA_DIR}`;
 
 interface Io {
@@ -66,14 +74,18 @@ export async function runNetworkCommand(cmd: NetworkCommand, args: string[], io:
   }
 }
 
-function flags(args: string[], options: { name?: boolean }) {
+function flags(args: string[], options: { name?: boolean; grace?: boolean }) {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { data: { type: 'string', short: 'd' }, ...(options.name ? { name: { type: 'string', short: 'n' } } : {}) },
+    options: {
+      data: { type: 'string', short: 'd' },
+      ...(options.name ? { name: { type: 'string', short: 'n' } } : {}),
+      ...(options.grace ? { 'grace-hours': { type: 'string' } } : {}),
+    },
   });
-  const v = values as { data?: string; name?: string };
-  return { dir: v.data ?? DEFAULT_DATA_DIR, name: v.name, positionals };
+  const v = values as { data?: string; name?: string; 'grace-hours'?: string };
+  return { dir: v.data ?? DEFAULT_DATA_DIR, name: v.name, grace: v['grace-hours'], positionals };
 }
 
 async function dispatch(cmd: NetworkCommand, args: string[], io: Io): Promise<number> {
@@ -87,7 +99,7 @@ async function dispatch(cmd: NetworkCommand, args: string[], io: Io): Promise<nu
       const { dir, positionals } = flags(args, {});
       if (positionals.length) throw new Usage('usage: warren invite [--data DIR]');
       const net = loadNetwork(join(dir, NETWORK_FILE));
-      const text = encodeInvite(net.name, net.secret);
+      const text = encodeInvite(net.name, net.secret, net.addressSecret);
       io.out(`invite to network "${net.name}" — it carries the network secret, share it only with devices you trust:\n${text}\n\n`);
       io.out(await inviteQr(text, process.stdout.isTTY ? 'terminal' : 'utf8'));
       io.out('\n');
@@ -111,12 +123,33 @@ async function dispatch(cmd: NetworkCommand, args: string[], io: Io): Promise<nu
       if (positionals.length !== 1) throw new Usage(`usage: warren ${cmd} KEY [--data DIR]`);
       return changeMember(cmd, dir, positionals[0] as string, name, io);
     }
+    case 'rotate': {
+      const { dir, grace, positionals } = flags(args, { grace: true });
+      if (positionals.length) throw new Usage('usage: warren rotate [--grace-hours H] [--data DIR]');
+      const hours = grace === undefined ? DEFAULT_ROTATION_GRACE_MS / 3600_000 : Number(grace);
+      if (grace !== undefined && (!/^\d+(\.\d+)?$/.test(grace.trim()) || hours * 3600_000 > MAX_ROTATION_GRACE_MS)) {
+        throw new Usage(`--grace-hours: expected a number of hours from 0 to ${MAX_ROTATION_GRACE_MS / 3600_000}, got "${grace}"`);
+      }
+      return rotate(dir, hours, io);
+    }
   }
+}
+
+function rotate(dir: string, hours: number, io: Io): number {
+  const path = join(dir, NETWORK_FILE);
+  const net = updateNetwork(path, (current) => rotateNetwork(current, new Date(), hours * 3600_000));
+  io.out(`network "${net.name}" has a new secret (generation ${net.generation}).\n`);
+  io.out(net.previous
+    ? `The old secret is accepted until ${net.previous.until.toISOString()}: members that were away get the new one when they come back.\n`
+    : 'The old secret is no longer accepted: members that were away need the new invite.\n');
+  io.out('A running Warren here hands the new secret to the members it reaches; old invites no longer work.\n');
+  io.out(`New invite — it carries the network secret, share it only with devices you trust:\n${encodeInvite(net.name, net.secret, net.addressSecret)}\n`);
+  return 0;
 }
 
 function addressesLine(net: Network, key: Uint8Array): string {
   const members = net.approved.map((m) => new Uint8Array(Buffer.from(m.key, 'base64')));
-  const a = assignAddresses(key, members, net.secret);
+  const a = assignAddresses(key, members, net.addressSecret);
   return `${a.ipv4}  ${a.ipv6}`;
 }
 
@@ -129,7 +162,7 @@ function init(dir: string, name: string, io: Io): number {
   const { network: net, publicKey, createdKey } = initNetwork(dir, name);
   io.out(`created network "${net.name}" in ${path}${createdKey ? ` (new key ${join(dir, PRIVATE_KEY_FILE)})` : ''}\n`);
   io.out(`this node: ${b64(publicKey)}  ${addressesLine(net, publicKey)}\n\n`);
-  io.out(`invite — it carries the network secret, share it only with devices you trust:\n${encodeInvite(net.name, net.secret)}\n`);
+  io.out(`invite — it carries the network secret, share it only with devices you trust:\n${encodeInvite(net.name, net.secret, net.addressSecret)}\n`);
   io.out('(`warren invite` shows it as a QR code)\n');
   return 0;
 }
@@ -148,7 +181,7 @@ function joinNetwork(dir: string, text: string, io: Io): number {
   const { network: net, publicKey } = joinInvite(dir, invite);
   io.out(`joined network "${net.name}" (${path})\n`);
   io.out(`this node: ${b64(publicKey)}  ${addressesLine(net, publicKey)}\n`);
-  io.out(`the network's IPv6 prefix is ${ulaPrefix(net.secret)}; if members there require approval, run on one of them:\n  warren approve ${b64(publicKey)}\n`);
+  io.out(`the network's IPv6 prefix is ${ulaPrefix(net.addressSecret)}; if members there require approval, run on one of them:\n  warren approve ${b64(publicKey)}\n`);
   return 0;
 }
 

@@ -102,6 +102,10 @@ export interface NetworkConfig {
   secret: Uint8Array;
   /** The network file (`warren init` / `warren join`) the name and secret came from, if any. */
   file: string | null;
+  /** What overlay addresses derive from: the secret, or after rotations the network's first one. */
+  addressSecret: Uint8Array;
+  /** After a rotation: the secret before, still accepted until `until` (network/store.ts). */
+  previous: { secret: Uint8Array; until: Date } | null;
 }
 
 /** Finding members on the BitTorrent DHT (appliance/discovery/). */
@@ -239,7 +243,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
       }
       try {
         const parsed = parseNetworkText(text, path);
-        network = { name: parsed.name, secret: parsed.secret, file: path };
+        network = { name: parsed.name, secret: parsed.secret, file: path, addressSecret: parsed.addressSecret, previous: parsed.previous };
       } catch (e) {
         // A broken network file: the last good version written beside it, if there is one.
         let prev: string | null = null;
@@ -250,7 +254,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
         }
         try {
           const parsed = parseNetworkText(prev, lastGoodPath(path));
-          network = { name: parsed.name, secret: parsed.secret, file: path };
+          network = { name: parsed.name, secret: parsed.secret, file: path, addressSecret: parsed.addressSecret, previous: parsed.previous };
           warnings.push(`${(e as Error).message}; using the last good copy ${lastGoodPath(path)}`);
         } catch {
           throw new ConfigError('network.file', (e as Error).message);
@@ -268,7 +272,8 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
       } else {
         secretText = str(net, 'secret', 'network');
       }
-      network = { name: str(net, 'name', 'network', 'home'), secret: decodeKey(secretText, net.secret_file !== undefined ? 'network.secret_file' : 'network.secret'), file: null };
+      const secret = decodeKey(secretText, net.secret_file !== undefined ? 'network.secret_file' : 'network.secret');
+      network = { name: str(net, 'name', 'network', 'home'), secret, file: null, addressSecret: secret, previous: null };
     }
   }
 
@@ -374,7 +379,7 @@ export function validateConfig(doc: unknown, readFile: (path: string) => string)
       name,
       privateKey,
       listenPort: int(ifc, 'listen_port', 'interface', wire === 'native' ? nativeDefaultPort(publicKeyOf(privateKey)) : WIREGUARD_PORT, 0, 65535),
-      addresses: ifc.address === undefined && network ? overlayAddresses(publicKeyOf(privateKey), network.secret) : prefixes(strList(ifc, 'address', 'interface'), 'interface.address'),
+      addresses: ifc.address === undefined && network ? overlayAddresses(publicKeyOf(privateKey), network.addressSecret) : prefixes(strList(ifc, 'address', 'interface'), 'interface.address'),
       mtu: int(ifc, 'mtu', 'interface', 1420, 1280, 9000),
       wire,
       padding: padding as PaddingMode,

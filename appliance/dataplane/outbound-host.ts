@@ -8,6 +8,7 @@ import { SendTable, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DAT
 import { CMD_KEEPALIVE, CMD_SLOT_SHIFT, STATS_INTS, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_SENT, S_MALFORMED } from './outbound-protocol.ts';
 import { parseIp, type Endpoint } from './packet/addr.ts';
 import { RouteShare, type SharedRoute } from './route-share.ts';
+import { WireKeyShare } from './wire-share.ts';
 import type { Keypair } from '../session/keypair.ts';
 
 /** What the device needs from whoever seals and sends its data (in-process, or this worker). */
@@ -20,6 +21,8 @@ export interface DataSender {
   /** The full allowed-IPs route list (prefix → peer slot) after peers changed, and the
    * per-device exits' slots (dataplane/exit-ports.ts). */
   setRoutes(routes: readonly SharedRoute[], exits?: readonly number[]): void;
+  /** The native wire's header key of a key slot of the network secret (wire-share.ts), or none. */
+  setWireKey(slot: number, header: Uint8Array | null): void;
   /** How many peers the data plane can hold. */
   readonly slots: number;
 }
@@ -38,6 +41,7 @@ export class OutboundHost implements DataSender {
   readonly commands: RingLayout;
   readonly doorbell: number;
   readonly stats = new SharedArrayBuffer(STATS_INTS * 4);
+  readonly wireKeys = new WireKeyShare();
   readonly routes: RouteShare;
   private readonly cmd: RingViews;
   private readonly counts = new Int32Array(this.stats);
@@ -51,6 +55,10 @@ export class OutboundHost implements DataSender {
     this.cmd = ringViews(this.commands);
     this.doorbell = createDoorbell();
     this.routes = new RouteShare(slots * 8);
+  }
+
+  setWireKey(slot: number, header: Uint8Array | null): void {
+    this.wireKeys.set(slot, header);
   }
 
   setRoutes(routes: readonly SharedRoute[], exits: readonly number[] = []): void {
@@ -69,6 +77,7 @@ export class OutboundHost implements DataSender {
       keyGen: kp.localIndex | 0, // unique per keypair: a new key restarts the worker's counter
       port: endpoint.port,
       ipv4: (((ip[0] ?? 0) << 24) | ((ip[1] ?? 0) << 16) | ((ip[2] ?? 0) << 8) | (ip[3] ?? 0)) >>> 0,
+      wireSlot: kp.wireSlot,
       createdMs: kp.createdMs,
       key: kp.sendKey,
     });

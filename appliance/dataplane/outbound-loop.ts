@@ -25,6 +25,7 @@ import { ipVersion, dstOffset } from './packet/ip.ts';
 import { SendTable, newSendState, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DATA_SENT, F_FIRST_UNANSWERED, type SendState } from './send-table.ts';
 import { buildDatagram, datagramSize } from './seal.ts';
 import { NativeWire, WIREGUARD_WIRE, type Wire } from '../wire/wire.ts';
+import { WIRE_SLOTS, WireKeyShare } from './wire-share.ts';
 import { aeadFor, type InPlaceAead } from '../session/aead.ts';
 import { REJECT_AFTER_MESSAGES } from '../session/keypair.ts';
 import { parsePrefix } from './packet/addr.ts';
@@ -52,9 +53,20 @@ const NATIVE_IO: WorkerIo = {
 };
 
 export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): WorkerReport {
-  const wire: Wire = init.wire.kind === 'native'
-    ? new NativeWire({ header: init.wire.headerKey, envelope: init.wire.envelopeKey, psk: init.wire.psk }, init.wire.padding)
-    : WIREGUARD_WIRE;
+  // One wire per key slot of the network secret (wire-share.ts); each session seals with its own.
+  const keyShare = new WireKeyShare(init.wire.headerKeys);
+  const headerKeys = Array.from({ length: WIRE_SLOTS }, () => new Uint8Array(32));
+  const unused = new Uint8Array(32); // the worker opens no handshakes
+  const wires: Wire[] = headerKeys.map((header) => init.wire.kind === 'native'
+    ? new NativeWire({ header, envelope: unused, psk: unused }, init.wire.padding)
+    : WIREGUARD_WIRE);
+  let keysVersion = -1;
+  const currentKeys = (): void => {
+    const v = keyShare.version();
+    if (v === keysVersion) return;
+    keysVersion = v;
+    headerKeys.forEach((k, slot) => keyShare.read(slot, k));
+  };
   const aeads: InPlaceAead[] = [aeadFor('chacha20poly1305'), aeadFor('aes256gcm')];
   const table = new SendTable(init.slots, init.table);
   const stats = new Int32Array(init.stats);
@@ -135,6 +147,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const seal = (slot: number, pkt: Uint8Array, keepalive: boolean, t: number): void => {
     if (n === SEND_SLOTS) flush();
     const st = state[slot]!;
+    const wire = wires[st.wireSlot] ?? wires[0]!;
     const padded = keepalive ? pkt.length : wire.paddedSize(pkt.length, init.mtu);
     const size = datagramSize(wire, padded);
     const off = n * slotBytes;
@@ -197,6 +210,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     if (w < 0) return { type: 'error', errno: -w, call: 'poll', message: `waiting for the TUN device failed (errno ${-w})` };
     if (w & WAIT_WAKE) io.drain(init.doorbell);
     const t = now();
+    currentKeys();
     commands(t);
     if (w & WAIT_TUN) {
       const table = currentRoutes();
@@ -238,7 +252,7 @@ export function warmOutbound(real: OutboundInit, wakeups = WARM_PACKETS): { read
   const table = new SendTable(2);
   for (const slot of [0, 1]) {
     table.publish(slot, {
-      remoteIndex: 0x01020304 + slot, suite: slot, keyGen: 1, port: 9, ipv4: 0x7f000001,
+      remoteIndex: 0x01020304 + slot, suite: slot, keyGen: 1, port: 9, ipv4: 0x7f000001, wireSlot: 0,
       createdMs: now(), key: crypto.getRandomValues(new Uint8Array(32)),
     });
   }

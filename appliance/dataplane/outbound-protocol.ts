@@ -29,7 +29,9 @@ export interface OutboundInit {
   table: SharedArrayBuffer;
   slots: number;
   stats: SharedArrayBuffer;
-  wire: { kind: 'native' | 'wireguard'; headerKey: Uint8Array; envelopeKey: Uint8Array; psk: Uint8Array; padding: PaddingMode };
+  /** The wire; on the native wire its header keys per key slot (wire-share.ts), which a rotation of
+   * the network secret changes while the worker runs. */
+  wire: { kind: 'native' | 'wireguard'; headerKeys: SharedArrayBuffer; padding: PaddingMode };
   mtu: number;
   rejectAfterMs: number;
   /** The shared route list (route-share.ts): prefixes → peer slots, updated while running. */

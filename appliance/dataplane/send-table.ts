@@ -3,7 +3,7 @@
 // endpoint; the worker reads it per batch and reports back what it sent.
 //
 // Per peer slot:
-//   ints    seq, state, remoteIndex, suite, keyGen, port, ipv4 — published by the main thread
+//   ints    seq, state, remoteIndex, suite, keyGen, port, ipv4, wireSlot — published by the main thread
 //           under a seqlock: seq is odd while a write is in progress; a reader retries when seq
 //           was odd or changed across its read (so it never uses half of an update)
 //   key     32 bytes, under the same seqlock
@@ -24,6 +24,7 @@ const I_SUITE = 3;
 const I_KEYGEN = 4;
 const I_PORT = 5;
 const I_IPV4 = 6;
+const I_WIRE = 7;
 
 const F_CREATED = 0;
 export const F_COUNTER = 1;
@@ -39,12 +40,14 @@ export interface SendState {
   keyGen: number;
   port: number;
   ipv4: number; // big-endian address as an unsigned 32-bit number
+  /** The native wire's key slot the session was made under (wire-share.ts). */
+  wireSlot: number;
   createdMs: number;
   key: Uint8Array; // 32 bytes, filled by read()
 }
 
 export function newSendState(): SendState {
-  return { remoteIndex: 0, suite: 0, keyGen: 0, port: 0, ipv4: 0, createdMs: 0, key: new Uint8Array(KEY) };
+  return { remoteIndex: 0, suite: 0, keyGen: 0, port: 0, ipv4: 0, wireSlot: 0, createdMs: 0, key: new Uint8Array(KEY) };
 }
 
 export class SendTable {
@@ -75,6 +78,7 @@ export class SendTable {
       this.ints[b + I_KEYGEN] = s.keyGen;
       this.ints[b + I_PORT] = s.port;
       this.ints[b + I_IPV4] = s.ipv4 | 0;
+      this.ints[b + I_WIRE] = s.wireSlot;
       this.floats[slot * FLOATS + F_CREATED] = s.createdMs;
       this.keys.set(s.key, slot * KEY);
       this.ints[b + I_STATE] = 1;
@@ -97,6 +101,7 @@ export class SendTable {
       out.keyGen = this.ints[b + I_KEYGEN] ?? 0;
       out.port = this.ints[b + I_PORT] ?? 0;
       out.ipv4 = (this.ints[b + I_IPV4] ?? 0) >>> 0;
+      out.wireSlot = this.ints[b + I_WIRE] ?? 0;
       out.createdMs = this.floats[slot * FLOATS + F_CREATED] ?? 0;
       out.key.set(this.keys.subarray(slot * KEY, slot * KEY + KEY));
       if (Atomics.load(this.ints, b + I_SEQ) === s1) return state === 1;

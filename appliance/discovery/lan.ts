@@ -39,8 +39,8 @@ export interface LanBeaconOptions {
 export class LanBeacon {
   private socket: dgram.Socket | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private readonly key: Uint8Array;
-  private readonly port: number;
+  private key: Uint8Array;
+  private port: number;
   private joined = new Set<string>();
   readonly stats = { sent: 0, received: 0, members: 0 };
 
@@ -102,7 +102,17 @@ export class LanBeacon {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     this.socket?.close();
     this.socket = null;
+    this.joined = new Set();
+  }
+
+  /** The network secret was rotated: beacons (key and port) follow the new one. */
+  async setSecret(secret: Uint8Array): Promise<void> {
+    const running = this.socket !== null;
+    this.stop();
+    ({ key: this.key, port: this.port } = lanParameters(secret));
+    if (running) await this.start();
   }
 }

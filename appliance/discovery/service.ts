@@ -26,7 +26,7 @@ export interface DiscoveryOptions {
   log: (line: string) => void;
   now?: () => number;
   /** Beacons on the LAN (lan.ts), started and stopped with the service. */
-  lan?: { start(): Promise<void>; stop(): void; readonly stats: Record<string, number> };
+  lan?: { start(): Promise<void>; stop(): void; setSecret?(secret: Uint8Array): Promise<void>; readonly stats: Record<string, number> };
 }
 
 export class DiscoveryService {
@@ -42,9 +42,26 @@ export class DiscoveryService {
   private slot = 0;
   readonly identityKey: Uint8Array;
   readonly stats = { publishes: 0, lookups: 0, records: 0, slotMoves: 0, lastError: '' };
+  /** The network secret rendezvous derive from; after a rotation, the previous one beside it for a
+   * while, so members that missed the rotation still find us (and we them). */
+  private secret: Uint8Array;
+  private previous: Uint8Array | null = null;
 
   constructor(private readonly o: DiscoveryOptions) {
     this.identityKey = ed25519.getPublicKey(o.identitySeed);
+    this.secret = o.secret;
+  }
+
+  /** The network secret was rotated (network/rotation.ts): publish and look up under the new one
+   * (and the previous one, while it is accepted) from the next round on. */
+  setSecrets(secret: Uint8Array, previous: Uint8Array | null): void {
+    const changed = !Buffer.from(secret).equals(Buffer.from(this.secret));
+    this.secret = secret;
+    this.previous = previous;
+    if (!changed) return;
+    this.slotHour = -1;
+    this.lastPublishHour = -1;
+    void this.o.lan?.setSecret?.(secret).catch((e: Error) => this.o.log(`lan: ${e.message}`));
   }
 
   async start(): Promise<void> {
@@ -69,10 +86,13 @@ export class DiscoveryService {
       timestamp: Math.floor(now / 1000),
     };
     // The announce (implied port) lets others learn the address this socket is seen at.
+    const previous = this.previous;
     const [results] = await Promise.all([
-      dht.publish(this.o.secret, fields, this.o.identitySeed, this.slot),
-      dht.announce(announceTarget(this.o.secret, hour, this.o.staticKey)),
-      dht.announce(announceTarget(this.o.secret, hour + 1, this.o.staticKey)),
+      dht.publish(this.secret, fields, this.o.identitySeed, this.slot),
+      dht.announce(announceTarget(this.secret, hour, this.o.staticKey)),
+      dht.announce(announceTarget(this.secret, hour + 1, this.o.staticKey)),
+      // Under the previous secret too, at our first slot there (no slot moves: it is for a while only).
+      previous ? dht.publish(previous, fields, this.o.identitySeed, preferredSlot(previous, hour, this.identityKey)) : null,
     ]);
     if (results.some((r) => r.stored > 0)) {
       this.lastPublishMs = now;
@@ -87,7 +107,7 @@ export class DiscoveryService {
   async observedEndpoints(staticKey: Uint8Array): Promise<string[]> {
     const dht = this.dht;
     if (!dht) return [];
-    return dht.findPeers(announceTarget(this.o.secret, hourOf(this.now()), staticKey), 5_000);
+    return dht.findPeers(announceTarget(this.secret, hourOf(this.now()), staticKey), 5_000);
   }
 
   private now(): number {
@@ -126,7 +146,7 @@ export class DiscoveryService {
     if (hour !== this.slotHour) {
       this.slotHour = hour;
       this.slotAttempt = 0;
-      this.slot = preferredSlot(this.o.secret, hour, this.identityKey);
+      this.slot = preferredSlot(this.secret, hour, this.identityKey);
     }
     // A publish runs beside the lookups, not in their way: a put that waits for slow nodes must
     // not hold back the next lookup (found members are what the household waits for).
@@ -141,14 +161,21 @@ export class DiscoveryService {
     }
     const mine = Buffer.from(this.identityKey);
     const taken = new Set<number>();
-    const looking = dht.lookup(this.o.secret, undefined, (r, where) => {
+    const looking = dht.lookup(this.secret, undefined, (r, where) => {
       if (where.hour === hour && !mine.equals(r.identityKey)) taken.add(where.slot);
       this.stats.records++;
       this.o.onMember(r);
     }).then(() => {
       this.stats.lookups++;
     });
-    const results = await Promise.allSettled([looking]);
+    const previous = this.previous;
+    const lookingBefore = previous
+      ? dht.lookup(previous, undefined, (r) => {
+        this.stats.records++;
+        this.o.onMember(r);
+      })
+      : null;
+    const results = await Promise.allSettled([looking, lookingBefore]);
     for (const r of results) {
       if (r.status === 'rejected') {
         this.stats.lastError = (r.reason as Error).message;
@@ -165,7 +192,7 @@ export class DiscoveryService {
     // The sequence is the member's own; bounded, and when every slot looks taken, any move helps.
     for (let tries = 0; tries < 64; tries++) {
       this.slotAttempt++;
-      this.slot = preferredSlot(this.o.secret, hour, this.identityKey, this.slotAttempt);
+      this.slot = preferredSlot(this.secret, hour, this.identityKey, this.slotAttempt);
       if (!taken.has(this.slot)) break;
     }
     this.stats.slotMoves++;

@@ -2,10 +2,12 @@
 // (DESIGN.md "Identities and networks").
 //
 // Text form:  warren<V>:<body>        e.g. warren1:aauqaaaaaaaaaa…
-//   V      the format version, in decimal. Only version 1 exists.
+//   V      the format version, in decimal: 1, or 2 for a network whose secret was rotated.
 //   body   RFC 4648 §6 base32 (lowercase, no "=" padding; unused trailing bits must be zero) of
 //            n | ~n | name (n bytes of UTF-8, 1..32) | secret (32 bytes) | CRC-32 (4 bytes, big-endian)
-//          where the CRC-32 (IEEE 802.3) covers the version byte followed by everything before it.
+//          and in version 2, after the secret, the address secret (32 bytes: what overlay
+//          addresses derive from, the network's first secret — network/store.ts);
+//          the CRC-32 (IEEE 802.3) covers the version byte followed by everything before it.
 //
 // Why this shape:
 // - Base32 has no 0/1/8/9, so O/0 and l/1 are never both valid; it is case-insensitive, and
@@ -20,6 +22,8 @@
 // Decoding ignores whitespace (terminals and chat programs wrap long lines) and letter case.
 
 export const INVITE_VERSION = 1;
+/** Invites of a network whose secret was rotated also carry its address secret. */
+export const INVITE_VERSION_ROTATED = 2;
 export const INVITE_SECRET_BYTES = 32;
 export const INVITE_NAME_MAX_BYTES = 32;
 const MAGIC = 'warren';
@@ -52,6 +56,8 @@ export interface Invite {
   version: number;
   name: string;
   secret: Uint8Array;
+  /** What overlay addresses derive from (the secret itself in version 1). */
+  addressSecret: Uint8Array;
 }
 
 const CRC_TABLE = (() => {
@@ -114,21 +120,27 @@ function checkName(name: string, kind: InviteErrorKind): Uint8Array {
   return bytes;
 }
 
-export function encodeInvite(name: string, secret: Uint8Array): string {
-  if (!(secret instanceof Uint8Array) || secret.length !== INVITE_SECRET_BYTES) {
-    throw new InviteError('invalid-argument', `network secret must be ${INVITE_SECRET_BYTES} bytes`);
+/** An invite; version 2 when `addressSecret` is given and differs from the secret (a rotated network). */
+export function encodeInvite(name: string, secret: Uint8Array, addressSecret: Uint8Array = secret): string {
+  for (const s of [secret, addressSecret]) {
+    if (!(s instanceof Uint8Array) || s.length !== INVITE_SECRET_BYTES) {
+      throw new InviteError('invalid-argument', `network secret must be ${INVITE_SECRET_BYTES} bytes`);
+    }
   }
+  const rotated = !addressSecret.every((b, i) => b === secret[i]);
+  const version = rotated ? INVITE_VERSION_ROTATED : INVITE_VERSION;
   const nameBytes = checkName(name, 'invalid-argument');
   const n = nameBytes.length;
-  const payload = new Uint8Array(HEADER_BYTES + n + INVITE_SECRET_BYTES + CRC_BYTES);
+  const payload = new Uint8Array(HEADER_BYTES + n + INVITE_SECRET_BYTES * (rotated ? 2 : 1) + CRC_BYTES);
   payload[0] = n;
   payload[1] = ~n & 0xff;
   payload.set(nameBytes, HEADER_BYTES);
   payload.set(secret, HEADER_BYTES + n);
+  if (rotated) payload.set(addressSecret, HEADER_BYTES + n + INVITE_SECRET_BYTES);
   const crcAt = payload.length - CRC_BYTES;
-  const crc = crc32(payload.subarray(0, crcAt), crc32(Uint8Array.of(INVITE_VERSION)));
+  const crc = crc32(payload.subarray(0, crcAt), crc32(Uint8Array.of(version)));
   new DataView(payload.buffer).setUint32(crcAt, crc, false);
-  return `${MAGIC}${INVITE_VERSION}:${base32Encode(payload)}`;
+  return `${MAGIC}${version}:${base32Encode(payload)}`;
 }
 
 const TYPO_HINT = 'check for a typo, or copy the invite again';
@@ -146,9 +158,10 @@ export function decodeInvite(input: string): Invite {
   const m = /^warren(\d{1,6})$/.exec(head);
   if (!m) throw new InviteError('not-invite', 'not a Warren invite: an invite starts with "warren1:"');
   const version = Number(m[1]);
-  if (version !== INVITE_VERSION) {
-    throw new InviteError('version', `unsupported invite version ${m[1]}: this Warren reads version ${INVITE_VERSION}; update Warren or ask for a new invite`);
+  if (version !== INVITE_VERSION && version !== INVITE_VERSION_ROTATED) {
+    throw new InviteError('version', `unsupported invite version ${m[1]}: this Warren reads versions ${INVITE_VERSION} and ${INVITE_VERSION_ROTATED}; update Warren or ask for a new invite`);
   }
+  const secrets = version === INVITE_VERSION_ROTATED ? 2 : 1;
 
   const body = text.slice(colon + 1);
   for (let i = 0; i < body.length; i++) {
@@ -163,9 +176,12 @@ export function decodeInvite(input: string): Invite {
   if (((n ^ (bytes[1] as number)) & 0xff) !== 0xff) {
     throw new InviteError('checksum', `invite checksum does not match: ${TYPO_HINT}`);
   }
-  const total = HEADER_BYTES + n + INVITE_SECRET_BYTES + CRC_BYTES;
+  const total = HEADER_BYTES + n + INVITE_SECRET_BYTES * secrets + CRC_BYTES;
   const chars = Math.ceil((total * 8) / 5);
   const count = (n: number) => (n === 1 ? '1 character' : `${n} characters`);
+  // The other version's length: a typo in the version digit (the checksum covers it).
+  const otherChars = Math.ceil(((HEADER_BYTES + n + INVITE_SECRET_BYTES * (3 - secrets) + CRC_BYTES) * 8) / 5);
+  if (body.length !== chars && body.length === otherChars) throw new InviteError('checksum', `invite checksum does not match: ${TYPO_HINT}`);
   if (body.length < chars) throw new InviteError('truncated', `invite is truncated: ${count(chars - body.length)} missing at the end; ${SHORT_HINT}`);
   if (body.length > chars) throw new InviteError('malformed', `invite is too long: ${count(body.length - chars)} too many at the end; ${TYPO_HINT}`);
   const crcAt = total - CRC_BYTES;
@@ -182,7 +198,10 @@ export function decodeInvite(input: string): Invite {
     throw new InviteError('malformed', 'invite carries a network name that is not UTF-8; ask for a new invite');
   }
   checkName(name, 'malformed');
-  return { version, name, secret: bytes.slice(HEADER_BYTES + n, crcAt) };
+  const at = HEADER_BYTES + n;
+  const secret = bytes.slice(at, at + INVITE_SECRET_BYTES);
+  const addressSecret = secrets === 2 ? bytes.slice(at + INVITE_SECRET_BYTES, crcAt) : secret;
+  return { version, name, secret, addressSecret };
 }
 
 /**

@@ -117,7 +117,7 @@ export class Membership {
 
   /** The peer a member becomes: its overlay addresses, derived from its key among the known ones. */
   peerConfig(key: Uint8Array, known: readonly Uint8Array[]): PeerConfig {
-    const a = assignAddresses(key, known, this.net.secret);
+    const a = assignAddresses(key, known, this.net.addressSecret);
     const allowedIps = [parsePrefix(`${a.ipv4}/32`), parsePrefix(`${a.ipv6}/128`)].filter((p) => p !== null);
     return {
       name: `member-${encodeKey(key).slice(0, 8)}`,

@@ -92,10 +92,11 @@ export function existingNetwork(dir: string): Network | null {
  * node's key created when missing and approved in it. Refuses (kind 'exists') when `dir` already
  * holds a network.
  */
-export function setUpNetwork(dir: string, name: string, secret: Uint8Array | null, opts: SetupOptions = {}): NodeSetup {
+export function setUpNetwork(dir: string, name: string, secret: Uint8Array | null, opts: SetupOptions = {}, addressSecret?: Uint8Array): NodeSetup {
   const path = prepareDir(dir);
   if (existsSync(path)) throw new NetworkStoreError('exists', `${dir} already holds a network (${path})`);
-  const fresh = secret ? createNetwork(name, () => secret.slice()) : createNetwork(name);
+  const made = secret ? createNetwork(name, () => secret.slice()) : createNetwork(name);
+  const fresh = addressSecret ? { ...made, addressSecret: addressSecret.slice() } : made;
   const { publicKey, created } = ensureKey(dir);
   const network = approve(fresh, b64(publicKey), opts.now ?? new Date(), opts.selfName ?? hostname());
   saveNetwork(path, network);
@@ -109,5 +110,5 @@ export function initNetwork(dir: string, name: string, opts: SetupOptions = {}):
 
 /** `warren join`: the network an invite carries (decoded by the caller, before anything is written). */
 export function joinInvite(dir: string, invite: Invite, opts: SetupOptions = {}): NodeSetup {
-  return setUpNetwork(dir, invite.name, invite.secret, opts);
+  return setUpNetwork(dir, invite.name, invite.secret, opts, invite.addressSecret);
 }

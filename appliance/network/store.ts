@@ -9,10 +9,17 @@
 //   key = "<base64 public key>"
 //   name = "laptop"
 //   since = 2025-01-01T12:00:00.000Z # when it entered this list
+//   generation = 1                   # after a rotation of the secret (rotateNetwork): how many
+//   address_secret = "<base64>"      # the secret overlay addresses derive from (the first one)
+//   [previous]                       # the secret before, still accepted until `until`
+//   secret = "<base64>"
+//   until = 2025-01-08T12:00:00.000Z
 //
 // Each appliance keeps its own lists (DESIGN.md "Identities and networks"): `revoked` holds every
 // key this node refuses — approved once and revoked, or denied while pending. Revoking a key does
-// not revoke the invite; that needs a new secret.
+// not revoke the invite; that needs a new secret (rotateNetwork; network/rotation.ts hands it to
+// the members). Overlay addresses stay derived from the network's first secret
+// (`address_secret`), so a rotation changes no member's address.
 //
 // Reads validate once and name the field at fault; writes are atomic (temp file in the same
 // directory, fsync, rename, fsync of the directory), so a crash leaves the old file or the new.
@@ -46,6 +53,17 @@ export interface Network {
   approved: readonly Member[];
   pending: readonly Member[];
   revoked: readonly Member[];
+  /** Rotations of the secret so far (0: the secret the network was created with). */
+  generation: number;
+  /** What overlay addresses derive from: the network's first secret, kept across rotations. */
+  addressSecret: Uint8Array;
+  /** The secret before the last rotation, accepted until `until` (members that missed it). */
+  previous: PreviousSecret | null;
+}
+
+export interface PreviousSecret {
+  secret: Uint8Array;
+  until: Date;
 }
 
 export type NetworkStoreErrorKind = 'read' | 'write' | 'parse' | 'field' | 'not-pending' | 'invalid-argument' | 'exists';
@@ -81,7 +99,7 @@ export function checkNetworkName(name: string): string {
 export function createNetwork(name: string, random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): Network {
   const secret = random(NETWORK_SECRET_BYTES);
   if (secret.length !== NETWORK_SECRET_BYTES) throw new NetworkStoreError('invalid-argument', `random source gave ${secret.length} bytes, not ${NETWORK_SECRET_BYTES}`);
-  return { name: checkNetworkName(name), secret, keyFile: PRIVATE_KEY_FILE, requireApproval: true, approved: [], pending: [], revoked: [] };
+  return { name: checkNetworkName(name), secret, keyFile: PRIVATE_KEY_FILE, requireApproval: true, approved: [], pending: [], revoked: [], generation: 0, addressSecret: secret, previous: null };
 }
 
 // ---- Validation ----
@@ -109,7 +127,7 @@ function member(raw: unknown, path: string, field: string): Member {
 /** Validates a parsed network file; `path` only names the file in errors. */
 export function validateNetwork(doc: unknown, path: string): Network {
   if (!isTable(doc)) throw fieldError(path, '(top level)', 'expected a table');
-  known(doc, ['name', 'secret', 'key_file', 'require_approval', ...MEMBER_LISTS], path, '');
+  known(doc, ['name', 'secret', 'key_file', 'require_approval', 'generation', 'address_secret', 'previous', ...MEMBER_LISTS], path, '');
   if (typeof doc.name !== 'string') throw fieldError(path, 'name', 'is required: the network name, a string');
   try {
     checkNetworkName(doc.name);
@@ -133,7 +151,21 @@ export function validateNetwork(doc: unknown, path: string): Network {
       seen.set(m.key, `${list}[${i}]`);
     });
   }
-  return { name: doc.name, secret: new Uint8Array(Buffer.from(doc.secret, 'base64')), keyFile, requireApproval, ...lists };
+  const secret = new Uint8Array(Buffer.from(doc.secret, 'base64'));
+  const generation = doc.generation ?? 0;
+  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 0) throw fieldError(path, 'generation', 'expected a whole number, 0 or more');
+  const addressText = doc.address_secret ?? doc.secret;
+  if (typeof addressText !== 'string' || !KEY_RE.test(addressText)) throw fieldError(path, 'address_secret', 'expected base64 of 32 bytes (44 characters)');
+  let previous: PreviousSecret | null = null;
+  if (doc.previous !== undefined) {
+    const p = doc.previous;
+    if (!isTable(p)) throw fieldError(path, 'previous', 'expected a table with secret and until');
+    known(p, ['secret', 'until'], path, 'previous.');
+    if (typeof p.secret !== 'string' || !KEY_RE.test(p.secret)) throw fieldError(path, 'previous.secret', 'expected base64 of 32 bytes (44 characters)');
+    if (!(p.until instanceof Date) || Number.isNaN(p.until.getTime())) throw fieldError(path, 'previous.until', 'expected a date and time like 2025-01-01T12:00:00Z');
+    previous = { secret: new Uint8Array(Buffer.from(p.secret, 'base64')), until: new Date(p.until.getTime()) };
+  }
+  return { name: doc.name, secret, keyFile, requireApproval, ...lists, generation, addressSecret: new Uint8Array(Buffer.from(addressText, 'base64')), previous };
 }
 
 export function parseNetworkText(text: string, path: string): Network {
@@ -148,11 +180,15 @@ export function parseNetworkText(text: string, path: string): Network {
 
 export function formatNetwork(net: Network): string {
   const toToml = (m: Member) => ({ key: m.key, name: m.name, since: m.since });
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+  const rotated = net.generation > 0 || !sameBytes(net.addressSecret, net.secret);
   const doc = {
     name: net.name,
-    secret: Buffer.from(net.secret).toString('base64'),
+    secret: b64(net.secret),
     key_file: net.keyFile,
     require_approval: net.requireApproval,
+    ...(rotated ? { generation: net.generation, address_secret: b64(net.addressSecret) } : {}),
+    ...(net.previous ? { previous: { secret: b64(net.previous.secret), until: net.previous.until } } : {}),
     approved: net.approved.map(toToml),
     pending: net.pending.map(toToml),
     revoked: net.revoked.map(toToml),
@@ -346,4 +382,82 @@ export function admit(net: Network, key: string, name: string, now: Date): { sta
   if (found) return { standing: found.list, network: net };
   const to: MemberList = net.requireApproval ? 'pending' : 'approved';
   return { standing: to, network: moveTo(net, k, to, now, name) };
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+// ---- Rotation of the secret (pure) ----
+
+/** How long the previous secret stays accepted after a rotation, unless told otherwise. */
+export const DEFAULT_ROTATION_GRACE_MS = 7 * 24 * 3600_000;
+/** The longest grace a rotation may ask for (one received from a member is held to it too). */
+export const MAX_ROTATION_GRACE_MS = 30 * 24 * 3600_000;
+
+/**
+ * A new secret for the network (revoking a leaked invite): generation + 1, the secret in use
+ * becomes `previous` until `now + graceMs` (0: not accepted at all). Overlay addresses keep
+ * deriving from the first secret. Throws on a grace out of range.
+ */
+export function rotateNetwork(net: Network, now: Date, graceMs = DEFAULT_ROTATION_GRACE_MS, random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): Network {
+  if (!Number.isFinite(graceMs) || graceMs < 0 || graceMs > MAX_ROTATION_GRACE_MS) {
+    throw new NetworkStoreError('invalid-argument', `the previous secret may stay accepted for 0 to ${MAX_ROTATION_GRACE_MS / 3600_000} hours`);
+  }
+  const secret = random(NETWORK_SECRET_BYTES);
+  if (secret.length !== NETWORK_SECRET_BYTES || sameBytes(secret, net.secret)) throw new NetworkStoreError('invalid-argument', 'the random source gave no new secret');
+  return {
+    ...net,
+    secret,
+    generation: net.generation + 1,
+    previous: graceMs > 0 ? { secret: net.secret, until: new Date(now.getTime() + graceMs) } : null,
+  };
+}
+
+/** A rotation as one member hands it to another (inside their session: network/rotation.ts). */
+export interface RotationNotice {
+  generation: number;
+  secret: Uint8Array;
+  addressSecret: Uint8Array;
+  /** Until when the secret before it is accepted. */
+  until: Date;
+  /** Keys the rotating member had revoked: they are the reason for a rotation, so every member revokes them. */
+  revoked: string[];
+}
+
+/**
+ * Whether a notice is newer than what `net` has: a higher generation, or (two members rotated at
+ * once) the same generation with the greater secret, so every member settles on one.
+ */
+export function isNewer(net: Network, notice: RotationNotice): boolean {
+  if (notice.generation !== net.generation) return notice.generation > net.generation;
+  return Buffer.compare(Buffer.from(notice.secret), Buffer.from(net.secret)) > 0;
+}
+
+/**
+ * A member's rotation, taken on: its secret becomes ours, ours the previous one (until the
+ * notice's `until`, at most MAX_ROTATION_GRACE_MS from now), and the keys it revoked are revoked
+ * here too. The same network unless the notice is not newer or its address secret differs (not
+ * this network), in which case `net` itself is returned.
+ */
+export function adoptRotation(net: Network, notice: RotationNotice, now: Date): Network {
+  if (!isNewer(net, notice) || !sameBytes(notice.addressSecret, net.addressSecret)) return net;
+  // Joined by an invite made after the rotation: the secret is ours already, only its count is new.
+  if (sameBytes(notice.secret, net.secret)) return { ...net, generation: notice.generation };
+  const until = new Date(Math.min(notice.until.getTime(), now.getTime() + MAX_ROTATION_GRACE_MS));
+  let next: Network = {
+    ...net,
+    secret: notice.secret.slice(),
+    generation: notice.generation,
+    previous: until.getTime() > now.getTime() ? { secret: net.secret, until } : null,
+  };
+  for (const key of notice.revoked) {
+    if (KEY_RE.test(key)) next = revoke(next, key, now);
+  }
+  return next;
+}
+
+/** The previous secret forgotten once its time is over (the same network when nothing changes). */
+export function expirePrevious(net: Network, now: Date): Network {
+  return net.previous && net.previous.until.getTime() <= now.getTime() ? { ...net, previous: null } : net;
 }

@@ -33,12 +33,20 @@ export interface IndexEntry {
 /** What the handshake machinery needs from the device. */
 export interface HandshakeHost {
   readonly identity: StaticIdentity;
+  /** The wire of the current key slot of the network secret (the one new handshakes use). */
   readonly wire: Wire;
+  /** The current key slot; after a rotation the other slot holds the previous secret for a while. */
+  readonly wireSlot: number;
+  /** The wire of a key slot, null when the slot is unused. */
+  wireAt(slot: number): Wire | null;
+  /** The PSK of a handshake with `peer` under a key slot's network secret. */
+  pskFor(peer: Peer, slot: number): Uint8Array;
   readonly counters: Counters;
   readonly seams: { now(): number; wallNow?: () => number; random?: () => number };
   peerByKey(publicKey: Uint8Array): Peer | undefined;
-  /** An authenticated initiator this device has no peer for: a member it may add (or undefined). */
-  admitInitiator(publicKey: Uint8Array): Peer | undefined;
+  /** An authenticated initiator this device has no peer for: a member it may add (or undefined);
+   * `slot` is the key slot its initiation came under. */
+  admitInitiator(publicKey: Uint8Array, slot: number): Peer | undefined;
   queue(dgram: Uint8Array, ep: Endpoint): void;
   publish(peer: Peer): void;
   flushStaged(peer: Peer, now: number): void;
@@ -60,7 +68,7 @@ export class Handshakes {
   ) {}
 
   /** §5.3: under load, a handshake message must carry a valid mac2, else it gets a cookie reply. */
-  private admitHandshake(msg: Uint8Array, source: Endpoint, now: number): boolean {
+  private admitHandshake(msg: Uint8Array, source: Endpoint, now: number, slot: number): boolean {
     if (!this.cookies.checkMac1(msg)) {
       this.host.counters.handshakeBadMac++;
       return false;
@@ -73,17 +81,23 @@ export class Handshakes {
     if (this.loadCount <= this.cookieAfterPerSecond) return true;
     const src = endpointSourceBytes(source);
     if (this.cookies.checkMac2(msg, src)) return true;
-    this.host.queue(this.host.wire.sealHandshake(this.cookies.createReply(msg, src), 0), source);
+    this.host.queue(this.wireAt(slot).sealHandshake(this.cookies.createReply(msg, src), 0), source);
     this.host.counters.cookieRepliesSent++;
     return false;
   }
 
-  receiveInitiation(msg: Uint8Array, caps: number, source: Endpoint, now: number): void {
-    if (!this.admitHandshake(msg, source, now)) return;
+  /** The wire of a slot a message came in under (always in use). */
+  private wireAt(slot: number): Wire {
+    return this.host.wireAt(slot) ?? this.host.wire;
+  }
+
+  /** `slot`: the key slot of the network secret whose envelope it came in. */
+  receiveInitiation(msg: Uint8Array, caps: number, source: Endpoint, now: number, slot = this.host.wireSlot): void {
+    if (!this.admitHandshake(msg, source, now, slot)) return;
     const got = consumeInitiation({ local: this.host.identity, message: msg });
     // consumeInitiation authenticated the initiator's static key (IK: its encrypted timestamp
     // opens only after the ss mix), so a member not yet met may be admitted by key.
-    const peer = got && fromItself(source, got.remoteStatic) ? this.host.peerByKey(got.remoteStatic) ?? this.host.admitInitiator(got.remoteStatic) : undefined;
+    const peer = got && fromItself(source, got.remoteStatic) ? this.host.peerByKey(got.remoteStatic) ?? this.host.admitInitiator(got.remoteStatic, slot) : undefined;
     if (!got || !peer) {
       this.host.counters.handshakeInvalid++;
       return;
@@ -104,42 +118,42 @@ export class Handshakes {
 
     const entry: IndexEntry = { peer, keypair: null };
     const localIndex = this.indices.allocate(entry);
-    const { message, keys } = createResponse({ handshake: got.handshake, presharedKey: peer.presharedKey, senderIndex: localIndex });
+    const { message, keys } = createResponse({ handshake: got.handshake, presharedKey: this.host.pskFor(peer, slot), senderIndex: localIndex });
     peer.cookie.addMacs(message);
     // The responder picks the suite: AES-256-GCM only when both ends run it in hardware.
     const suite: Suite = this.host.wire.kind === 'native' && caps & CAP_FAST_AES && this.localCaps & CAP_FAST_AES ? 'aes256gcm' : 'chacha20poly1305';
-    const kp = this.keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now, suite);
+    const kp = this.keypair(keys.sendKey, keys.receiveKey, localIndex, got.remoteIndex, false, now, suite, slot);
     entry.keypair = kp;
     // A new responder session replaces any unconfirmed one and the previous session.
     this.retire(peer.next);
     this.retire(peer.previous);
     peer.previous = null;
     peer.next = kp;
-    this.host.queue(this.host.wire.sealHandshake(message, SUITE_CODE[suite]), source);
+    this.host.queue(this.wireAt(slot).sealHandshake(message, SUITE_CODE[suite]), source);
     this.host.counters.responsesSent++;
     peer.lastSentMs = now;
     peer.lastReceivedMs = now;
   }
 
-  receiveResponse(msg: Uint8Array, caps: number, source: Endpoint, now: number): void {
-    if (!this.admitHandshake(msg, source, now)) return;
+  receiveResponse(msg: Uint8Array, caps: number, source: Endpoint, now: number, slot = this.host.wireSlot): void {
+    if (!this.admitHandshake(msg, source, now, slot)) return;
     const receiver = readHandshakeReceiver(msg) ?? 0;
     const entry = this.indices.get(receiver);
     const peer = entry?.peer;
-    if (!entry || entry.keypair || !peer || !peer.handshake || peer.handshakeIndex !== receiver || !fromItself(source, peer.publicKey)) {
+    if (!entry || entry.keypair || !peer || !peer.handshake || peer.handshakeIndex !== receiver || peer.handshakeSlot !== slot || !fromItself(source, peer.publicKey)) {
       this.host.counters.handshakeInvalid++;
       return;
     }
     // The suite the responder chose; AES only if we offered it.
     const suite: Suite | null = this.host.wire.kind === 'wireguard' || caps === SUITE_CODE.chacha20poly1305 ? 'chacha20poly1305'
       : caps === SUITE_CODE.aes256gcm && this.localCaps & CAP_FAST_AES ? 'aes256gcm' : null;
-    const got = suite ? consumeResponse({ handshake: peer.handshake, message: msg, presharedKey: peer.presharedKey }) : null;
+    const got = suite ? consumeResponse({ handshake: peer.handshake, message: msg, presharedKey: this.host.pskFor(peer, slot) }) : null;
     if (!got || !suite) {
       this.host.counters.handshakeInvalid++;
       return;
     }
     this.host.counters.responsesReceived++;
-    const kp = this.keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now, suite);
+    const kp = this.keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now, suite, slot);
     entry.keypair = kp;
     peer.handshake = null;
     peer.handshakeIndex = 0;
@@ -180,20 +194,27 @@ export class Handshakes {
       precomputedStaticStatic: peer.precomputedStaticStatic,
     });
     peer.cookie.addMacs(message);
+    // After a rotation of the network secret, every other retry goes under the previous one:
+    // a member that missed the rotation opens only that (and then hears of the new secret).
+    const other = 1 - this.host.wireSlot;
+    const slot = isRetry && peer.handshakeAttempts % 2 === 1 && this.host.wireAt(other) ? other : this.host.wireSlot;
     peer.handshake = handshake;
     peer.handshakeIndex = localIndex;
+    peer.handshakeSlot = slot;
     peer.lastInitiationSentMs = now;
     const jitter = Math.floor(((this.host.seams.random ?? randomU32)() / 0x1_0000_0000) * RETRANSMIT_JITTER_MS);
     peer.retransmitDueMs = now + this.rekeyTimeoutMs + jitter;
     peer.lastSentMs = now;
-    this.host.queue(this.host.wire.sealHandshake(message, this.localCaps), ep);
+    this.host.queue(this.wireAt(slot).sealHandshake(message, this.localCaps), ep);
     this.host.counters.initiationsSent++;
   }
 
   /** Transport keys for a suite; on the native wire they are bound to the suite (wire/keys.ts). */
-  private keypair(send: Uint8Array, receive: Uint8Array, local: number, remote: number, initiator: boolean, now: number, suite: Suite): Keypair {
+  private keypair(send: Uint8Array, receive: Uint8Array, local: number, remote: number, initiator: boolean, now: number, suite: Suite, slot: number): Keypair {
     const bound = this.host.wire.kind === 'native';
-    return new Keypair(bound ? bindSuite(send, suite) : send, bound ? bindSuite(receive, suite) : receive, local, remote, initiator, now, aeadFor(suite));
+    const kp = new Keypair(bound ? bindSuite(send, suite) : send, bound ? bindSuite(receive, suite) : receive, local, remote, initiator, now, aeadFor(suite));
+    kp.wireSlot = slot;
+    return kp;
   }
 
   /**

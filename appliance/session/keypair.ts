@@ -15,6 +15,9 @@ export class Keypair {
    * nonces, so a key never changes hands (a peer that changes path rekeys instead).
    */
   owner: 'worker' | 'main' | null = null;
+  /** The key slot of the network secret its handshake was made under (native wire): its data
+   * messages are masked with that secret's header key (wire-share.ts). */
+  wireSlot = 0;
   readonly replay = new ReplayWindow();
   constructor(
     readonly sendKey: Uint8Array,

@@ -37,6 +37,8 @@ export class Peer {
   handshake: InitiatorHandshake | null = null;
   handshakeIndex = 0;
   handshakeAttempts = 0;
+  /** The key slot of the network secret the pending initiation was sealed under. */
+  handshakeSlot = 0;
   lastInitiationSentMs = -Infinity;
   retransmitDueMs = 0;
 

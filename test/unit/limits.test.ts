@@ -66,7 +66,7 @@ describe('max_pending_members', () => {
       const file = join(dir, `network-${cap}.toml`);
       const net = createNetwork('home');
       saveNetwork(file, net);
-      const m = new Membership({ name: 'home', secret: net.secret, file }, () => {}, undefined, cap);
+      const m = new Membership({ name: 'home', secret: net.secret, file, addressSecret: net.secret, previous: null }, () => {}, undefined, cap);
       for (let i = 0; i < cap; i++) expect(m.standing(key())).toBe('pending');
       expect(m.standing(key())).toBe('unlisted');
       expect(loadNetwork(file).pending).toHaveLength(cap);

@@ -26,7 +26,7 @@ describe('data plane warm-up', () => {
     const init: OutboundInit = {
       fd: -1, ring: createRing(8, 2048), batch: 64, pollMs: 100, sockFd: -1, doorbell: host.doorbell,
       commands: host.commands, table: host.table.sab, slots: 4, stats: host.stats,
-      wire: { kind: 'native', headerKey: key(), envelopeKey: key(), psk: key(), padding: 'bucket' },
+      wire: { kind: 'native', headerKeys: host.wireKeys.sab, padding: 'bucket' },
       mtu: 1420, rejectAfterMs: 180_000, routes: host.routes.sab, routeCapacity: host.routes.capacity,
     };
     try {

@@ -160,6 +160,7 @@ describe('device with an exit', () => {
       },
       publish: () => {},
       clearUnanswered: () => {},
+      setWireKey: () => {},
       close: () => {},
     } as never,
   });

@@ -29,7 +29,7 @@ function messageOf(text: string): string {
 /** What a substitution at `i` must be refused as. */
 function expectedKind(i: number, ch: string): InviteErrorKind {
   if (i < 6) return 'not-invite'; // "warren"
-  if (i === 6) return /\d/.test(ch) ? 'version' : 'not-invite';
+  if (i === 6) return ch === '2' ? 'checksum' : /\d/.test(ch) ? 'version' : 'not-invite'; // 2 exists: a typo
   if (i === 7) return 'not-invite'; // the colon
   return BASE32.includes(ch) ? 'checksum' : 'character';
 }
@@ -103,7 +103,7 @@ describe('other refusals', () => {
   });
 
   test('a later version is named in the error', () => {
-    expect(kindOf(text.replace('warren1:', 'warren2:'))).toBe('version');
+    expect(kindOf(text.replace('warren1:', 'warren3:'))).toBe('version');
     expect(messageOf(text.replace('warren1:', 'warren27:'))).toStartWith('unsupported invite version 27:');
     expect(kindOf(text.replace('warren1:', 'warren0:'))).toBe('version');
   });

@@ -20,7 +20,7 @@ function setup(edit: (n: Network) => Network = (n) => n): Membership {
   const net = edit(createNetwork('home'));
   saveNetwork(file, net);
   lines = [];
-  return new Membership({ name: 'home', secret: net.secret, file }, (l) => lines.push(l));
+  return new Membership({ name: 'home', secret: net.secret, file, addressSecret: net.secret, previous: null }, (l) => lines.push(l));
 }
 
 beforeEach(() => {
@@ -107,7 +107,8 @@ describe('membership', () => {
   });
 
   test('a network given only by its secret admits every holder of the secret', () => {
-    const m = new Membership({ name: 'home', secret: key(), file: null }, () => {});
+    const s = key();
+    const m = new Membership({ name: 'home', secret: s, file: null, addressSecret: s, previous: null }, () => {});
     expect(m.admits(key())).toBe(true);
   });
 
