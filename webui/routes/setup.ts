@@ -4,13 +4,18 @@
 // hash is stored. Step 2 (/setup/network, signed in) creates or joins a network; the wizard then
 // ends on the dashboard.
 
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
+import { InviteError } from '../../appliance/network/invite.ts';
+import { inviteTextFromImage, MAX_IMAGE_BYTES } from '../../appliance/network/invite-image.ts';
 import { MIN_PASSWORD_LENGTH } from '../admin-store.ts';
 import type { AdminDeps } from '../deps.ts';
 import { messageFor, statusFor } from '../errors.ts';
 import { htmlResponse, seeOther } from '../html.ts';
 import { anonymousSession, findSession, signedIn, signIn } from '../plugins/auth.ts';
-import { CreateNetworkBody, JoinNetworkBody, NoQuery, SetupPasswordBody } from '../schemas.ts';
+import { CreateNetworkBody, Csrf, JoinNetworkBody, NoQuery, SetupPasswordBody } from '../schemas.ts';
+
+/** A photo of an invite's QR code (the phone's camera through a file input: it works on a plain-http LAN page). */
+const JoinPhotoBody = t.Object({ _csrf: Csrf, photo: t.File({ maxSize: MAX_IMAGE_BYTES }) });
 import { setupNetworkPage, setupPasswordPage } from '../views/setup.ts';
 
 /** Why a new password is refused, or null when it is acceptable. */
@@ -84,5 +89,20 @@ export function setupRoutes(deps: AdminDeps) {
         }
       },
       { body: JoinNetworkBody },
+    )
+    .post(
+      '/setup/join-photo',
+      async ({ request, body }) => {
+        let text = '';
+        try {
+          text = await inviteTextFromImage(new Uint8Array(await body.photo.arrayBuffer()));
+          await deps.api.joinNetwork(text);
+          return seeOther('/');
+        } catch (e) {
+          const message = e instanceof InviteError ? `${e.message.charAt(0).toUpperCase()}${e.message.slice(1)}.` : messageFor(e);
+          return htmlResponse(setupNetworkPage(signedIn(deps, request).csrf, message, { invite: text }), e instanceof InviteError ? 400 : statusFor(e));
+        }
+      },
+      { body: JoinPhotoBody },
     );
 }

@@ -53,6 +53,13 @@ export function setupNetworkPage(csrf: string, error: string | null = null, valu
       <label>Invite <textarea name="invite" rows="3" required maxlength="1024" placeholder="warren1:…" spellcheck="false">${values.invite ?? ''}</textarea></label>
       <button type="submit">Join network</button>
     </form>
+    <form method="post" action="/setup/join-photo" enctype="multipart/form-data" class="stack choice">
+      <h2>Or scan its QR code</h2>
+      <input type="hidden" name="_csrf" value="${csrf}">
+      <p class="hint">On a phone this opens the camera: take a photo of the invite’s QR code, square and close. A picture file works too.</p>
+      <label>Photo of the QR code <input type="file" name="photo" accept="image/png,image/jpeg" capture="environment" required></label>
+      <button type="submit">Join with the photo</button>
+    </form>
   </div>
 </section>`,
   );
