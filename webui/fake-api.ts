@@ -33,6 +33,10 @@ export interface FakeOptions {
 }
 
 const SINCE = '2025-01-15T09:30:00.000Z';
+/** The invite before and after the fake's secret was rotated (the second a real version-2 invite). */
+const INVITE = 'warren1:aaqaaaaaa5ugs3tfnzqw2zjaonswg4tfoqqgc3tfmfzxi2lomqqgk4tjmnsxg5dvnzzq';
+const ROTATED_INVITE = 'warren2:at5wq33nmueqscijbeeqscijbeeqscijbeeqscijbeeqscijbeeqscijbeeqscaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcai4oxbqny';
+const MAX_GRACE_HOURS = 720;
 
 function samplePeers(): AdminPeer[] {
   return [
@@ -51,8 +55,10 @@ function sampleDevices(): LanDevice[] {
   ];
 }
 
-function sampleMembers(): Pick<NetworkInfo, 'pending' | 'approved' | 'revoked'> {
+function sampleMembers(): Omit<NetworkInfo, 'hasNetwork' | 'name'> {
   return {
+    generation: 0,
+    previousUntil: null,
     pending: [
       { publicKey: sampleKey(5), name: 'new-phone', since: SINCE },
       { publicKey: sampleKey(6), name: `"><img src=x onerror=alert(2)>${HOSTILE_NAME}`, since: SINCE },
@@ -83,7 +89,7 @@ export class FakeAdminApi implements AdminApi {
   constructor(opts: FakeOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now() - 3 * 3600_000 - 17 * 60_000;
-    this.net = opts.withNetwork ? { hasNetwork: true, name: 'home', ...sampleMembers() } : { hasNetwork: false, name: null, pending: [], approved: [], revoked: [] };
+    this.net = opts.withNetwork ? { hasNetwork: true, name: 'home', ...sampleMembers() } : { hasNetwork: false, name: null, pending: [], approved: [], revoked: [], generation: 0, previousUntil: null };
     for (let i = 0; i < 40; i++) this.logLines.push(`2025-01-15T09:${String(i).padStart(2, '0')}:00Z warren: sample log line ${i}`);
     this.logLines.push(`2025-01-15T09:41:00Z warren: peer ${HOSTILE_NAME} handshake timed out`);
   }
@@ -161,7 +167,7 @@ export class FakeAdminApi implements AdminApi {
 
   async invite(): Promise<string> {
     if (!this.net.hasNetwork) throw new AdminError('conflict', 'This appliance has no network yet; create one or join one first.');
-    return 'warren1:aaqaaaaaa5ugs3tfnzqw2zjaonswg4tfoqqgc3tfmfzxi2lomqqgk4tjmnsxg5dvnzzq';
+    return this.net.generation > 0 ? ROTATED_INVITE : INVITE;
   }
 
   private requireNoNetwork(): void {
@@ -209,6 +215,17 @@ export class FakeAdminApi implements AdminApi {
 
   async revoke(publicKey: string): Promise<NetworkInfo> {
     return this.move(publicKey, 'approved', 'revoked');
+  }
+
+  async rotateSecret(graceHours: number): Promise<NetworkInfo> {
+    if (!Number.isFinite(graceHours) || graceHours < 0 || graceHours > MAX_GRACE_HOURS) {
+      throw new AdminError('invalid', `The old secret can stay accepted for 0 to ${MAX_GRACE_HOURS} hours (30 days), not ${graceHours}; choose one of the times offered.`);
+    }
+    if (!this.net.hasNetwork) throw new AdminError('conflict', 'This appliance has no network yet; create one or join one first.');
+    this.net.generation++;
+    this.net.previousUntil = graceHours > 0 ? new Date(this.now() + graceHours * 3600_000).toISOString() : null;
+    this.log(`rotated the network secret (generation ${this.net.generation})`);
+    return this.network();
   }
 
   async privacy(): Promise<PrivacySettings> {

@@ -20,6 +20,11 @@ export const SetupPasswordBody = t.Object({ _csrf: Csrf, password: Password, con
 export const CreateNetworkBody = t.Object({ _csrf: Csrf, name: t.String({ minLength: 1, maxLength: 64 }) });
 export const JoinNetworkBody = t.Object({ _csrf: Csrf, invite: t.String({ minLength: 1, maxLength: 1024 }) });
 export const MemberBody = t.Object({ _csrf: Csrf, key: PublicKey });
+/** How long the old secret stays accepted after a rotation, in hours: the form's choices (fragments/rotation.ts). */
+export const RotateBody = t.Object({
+  _csrf: Csrf,
+  graceHours: t.Union([t.Literal('24'), t.Literal('168'), t.Literal('720'), t.Literal('0')], { error: 'choose 1 day, 7 days, 30 days or not at all' }),
+});
 export const DeviceParams = t.Object({ mac: Mac });
 export const HopsInput = t.Union([t.Literal('default'), t.Literal('1'), t.Literal('2'), t.Literal('3')], { error: 'choose the default, 1, 2 or 3 hops' });
 export const DeviceBody = t.Object({ _csrf: Csrf, policy: t.Union([t.Literal('overlay'), t.Literal('direct'), t.Literal('block')], { error: 'choose overlay, direct or block' }), exit: t.Optional(ExitChoiceInput), hops: t.Optional(HopsInput) });

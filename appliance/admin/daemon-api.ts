@@ -204,6 +204,11 @@ export class DaemonAdminApi implements AdminApi {
     return this.net.revoke(publicKey);
   }
 
+  /** The daemon follows the network file (network/rotation.ts): it is not told. */
+  async rotateSecret(graceHours: number): Promise<NetworkInfo> {
+    return this.net.rotate(graceHours);
+  }
+
   // ---- Privacy and exit offer ----
 
   async privacy(): Promise<PrivacySettings> {

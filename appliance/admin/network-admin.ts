@@ -1,19 +1,23 @@
 // The admin's side of the network file: the member lists, the invite, and creating or joining a
 // network in the data directory — through network/setup.ts and network/store.ts, the same code
-// as `warren init`, `join`, `approve`, `deny` and `revoke`, so a network made either way is the
-// same. Every refusal is an AdminError whose message tells the owner what to do next.
+// as `warren init`, `join`, `approve`, `deny`, `revoke` and `rotate`, so a network made either
+// way is the same. Every refusal is an AdminError whose message tells the owner what to do next.
 //
-// Each change reads, modifies and writes the file synchronously, so two admin requests in one
-// process cannot interleave and lose an update; `warren approve` in another process can still
-// race one (the last write wins, as between two CLI commands).
+// Each change to the member lists or the secret reads, modifies and writes the file under its
+// lock (store.ts updateNetwork), so neither another admin request, the daemon nor `warren
+// approve` can lose it. A rotation of the secret is one such change: the running daemon follows
+// the file (network/rotation.ts), nothing else needs telling.
 
 import { statSync } from 'node:fs';
 import { AdminError, type NetworkInfo } from '../control/admin-types.ts';
 import { decodeInvite, encodeInvite, InviteError, type Invite } from '../network/invite.ts';
 import { existingNetwork, initNetwork, joinInvite, keyPathOf, networkFilePath, ownPublicKey, type NodeSetup } from '../network/setup.ts';
-import { approve, deny, findMember, NetworkStoreError, revoke, updateNetwork, type MemberList, type Network } from '../network/store.ts';
+import { approve, deny, findMember, MAX_ROTATION_GRACE_MS, NetworkStoreError, revoke, rotateNetwork, updateNetwork, type MemberList, type Network } from '../network/store.ts';
 
 const KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
+const HOUR_MS = 3600_000;
+/** The longest the old secret may stay accepted after a rotation, in hours (720: 30 days). */
+export const MAX_ROTATION_GRACE_HOURS = MAX_ROTATION_GRACE_MS / HOUR_MS;
 
 export interface NetworkAdminDeps {
   dataDir: string;
@@ -30,7 +34,16 @@ export function sentence(message: string): string {
 
 export function networkInfo(net: Network | null): NetworkInfo {
   const members = (l: MemberList) => (net?.[l] ?? []).map((m) => ({ publicKey: m.key, name: m.name, since: m.since.toISOString() }));
-  return { hasNetwork: net !== null, name: net?.name ?? null, pending: members('pending'), approved: members('approved'), revoked: members('revoked') };
+  return {
+    hasNetwork: net !== null,
+    name: net?.name ?? null,
+    pending: members('pending'),
+    approved: members('approved'),
+    revoked: members('revoked'),
+    // The generation and a date only: the secrets never leave the network file this way.
+    generation: net?.generation ?? 0,
+    previousUntil: net?.previous?.until.toISOString() ?? null,
+  };
 }
 
 export class NetworkAdmin {
@@ -131,6 +144,19 @@ export class NetworkAdmin {
     return this.save((n) => revoke(n, key, this.deps.now()), `admin: revoked ${key}`);
   }
 
+  /**
+   * A new network secret, for a leaked invite (store.ts rotateNetwork): the old one stays
+   * accepted `graceHours` (0: not at all) so members that were away can come back; old invites
+   * stop working. Refused before anything is written when the time is out of range.
+   */
+  rotate(graceHours: number): NetworkInfo {
+    if (!Number.isFinite(graceHours) || graceHours < 0 || graceHours > MAX_ROTATION_GRACE_HOURS) {
+      throw new AdminError('invalid', `The old secret can stay accepted for 0 to ${MAX_ROTATION_GRACE_HOURS} hours (30 days), not ${graceHours}; choose one of the times offered.`);
+    }
+    this.required();
+    return this.save((n) => rotateNetwork(n, this.deps.now(), graceHours * HOUR_MS), (next) => `admin: rotated the network secret (generation ${next.generation})`);
+  }
+
   private required(): Network {
     const net = this.current();
     if (!net) throw new AdminError('conflict', 'This appliance has no network yet; create one or join one first.');
@@ -149,14 +175,14 @@ export class NetworkAdmin {
   }
 
   /** The change applied to the file as it is now, under its lock (store.ts updateNetwork): the daemon or `warren approve` may be writing it too. */
-  private save(change: (current: Network) => Network, what: string): NetworkInfo {
+  private save(change: (current: Network) => Network, what: string | ((next: Network) => string)): NetworkInfo {
     let next: Network;
     try {
       next = updateNetwork(networkFilePath(this.deps.dataDir), change);
     } catch (e) {
       throw new AdminError('unavailable', `The change could not be saved: ${(e as Error).message}. Check the disk (Diagnostics) and try again.`);
     }
-    this.deps.log(what);
+    this.deps.log(typeof what === 'string' ? what : what(next));
     return networkInfo(next);
   }
 

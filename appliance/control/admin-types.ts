@@ -111,6 +111,10 @@ export interface NetworkInfo {
   pending: Member[];
   approved: Member[];
   revoked: Member[];
+  /** Rotations of the network secret so far (0: the secret the network was created with). */
+  generation: number;
+  /** Until when the secret before the last rotation is still accepted; null when it is not. Never the secrets. */
+  previousUntil: string | null;
 }
 
 export interface PrivacySettings {
@@ -161,6 +165,8 @@ export interface AdminApi {
   approve(publicKey: string): Promise<NetworkInfo>;
   deny(publicKey: string): Promise<NetworkInfo>;
   revoke(publicKey: string): Promise<NetworkInfo>;
+  /** A new network secret (an invite leaked); the old one stays accepted `graceHours` (0 to 720) for members that were away. */
+  rotateSecret(graceHours: number): Promise<NetworkInfo>;
 
   privacy(): Promise<PrivacySettings>;
   setPrivacy(settings: PrivacySettings): Promise<PrivacySettings>;

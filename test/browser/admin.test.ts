@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { createAdmin, type Admin } from '../../webui/app.ts';
 import { FakeAdminApi, HOSTILE_NAME, sampleKey } from '../../webui/fake-api.ts';
+import { formatSince } from '../../webui/format.ts';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = resolve(import.meta.dir, '../../artifacts/screenshots');
@@ -26,6 +27,7 @@ let browser: Browser;
 let stateDir: string;
 const problems: string[] = [];
 const failedLoads: string[] = [];
+const confirmations: string[] = [];
 
 function path(name: (typeof PAGES)[number]): string {
   return name === 'dashboard' ? '/' : `/${name}`;
@@ -43,8 +45,11 @@ async function newContext(viewport: { width: number; height: number }): Promise<
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('dialog', (d) => {
-    // hx-confirm on "Revoke" is the only dialog the admin opens on purpose.
-    if (d.type() === 'confirm') return void d.accept();
+    // hx-confirm on "Revoke" and "Rotate the secret" are the only dialogs the admin opens on purpose.
+    if (d.type() === 'confirm') {
+      confirmations.push(d.message());
+      return void d.accept();
+    }
     problems.push(`unexpected ${d.type()} dialog: ${d.message()}`);
     void d.dismiss();
   });
@@ -146,6 +151,32 @@ describe('web admin in Chromium', () => {
       await desktop.locator('.member', { hasText: 'office' }).locator('button', { hasText: 'Revoke' }).click();
       await seeText(desktop.locator('#members .notice.ok'), 'Revoked');
       expect(api.net.revoked.map((m) => m.publicKey)).toContain(sampleKey(3));
+    });
+  });
+
+  test('network: rotating the secret, confirmed; the page shows generation 1 and until when the old one is accepted; the new invite', async () => {
+    await step(desktop, 'network-rotate', async () => {
+      await desktop.goto('/network');
+      await desktop.click('text=Show invite and QR code');
+      expect(await desktop.locator('#invite-text').inputValue()).toMatch(/^warren1:/);
+      const form = desktop.locator('#rotation');
+      expect(await form.locator('select[name=graceHours]').inputValue()).toBe('168');
+      const asked = confirmations.length;
+      await form.locator('button', { hasText: 'Rotate the secret' }).click();
+      await seeText(desktop.locator('#rotation .notice.ok'), 'Rotated: generation 1.');
+      expect(confirmations.slice(asked)).toEqual(['Rotate the network secret? Every invite given so far stops working.']);
+      expect(api.net.generation).toBe(1);
+      const until = api.net.previousUntil ?? '';
+      expect(Math.abs(Date.parse(until) - Date.now() - 7 * 24 * 3600_000)).toBeLessThan(60_000);
+      const state = await desktop.locator('#rotation-state').innerText();
+      expect(state).toContain('generation 1');
+      expect(state).toContain(`accepted until ${formatSince(until)}`);
+      // The old invite shown before is hidden again; shown on request, it is the new one.
+      expect(await desktop.locator('#invite-text').count()).toBe(0);
+      await shot(desktop, 'desktop-network-rotated');
+      await desktop.click('text=Show invite and QR code');
+      await desktop.locator('img.qr').waitFor();
+      expect(await desktop.locator('#invite-text').inputValue()).toMatch(/^warren2:/);
     });
   });
 

@@ -22,6 +22,7 @@ export async function inviteFragment(invite: string): Promise<Html> {
 </div>`;
 }
 
-export function hiddenInvite(): Html {
-  return html`<div class="invite" id="invite"><button type="button" hx-get="/network/invite" hx-target="#invite" hx-swap="outerHTML">Show invite and QR code</button></div>`;
+/** `outOfBand`: sent along with another fragment's answer, replacing the invite wherever it is (htmx hx-swap-oob). */
+export function hiddenInvite(outOfBand = false): Html {
+  return html`<div class="invite" id="invite"${outOfBand ? html` hx-swap-oob="true"` : ''}><button type="button" hx-get="/network/invite" hx-target="#invite" hx-swap="outerHTML">Show invite and QR code</button></div>`;
 }

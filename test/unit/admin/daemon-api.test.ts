@@ -44,7 +44,7 @@ describe('first run: create and join', () => {
   let invite = '';
 
   test('a fresh appliance has no network: no invite, zero figures, no key yet', async () => {
-    expect(await a.api.network()).toEqual({ hasNetwork: false, name: null, pending: [], approved: [], revoked: [] });
+    expect(await a.api.network()).toEqual({ hasNetwork: false, name: null, pending: [], approved: [], revoked: [], generation: 0, previousUntil: null });
     expect(await refusal(a.api.invite())).toMatchObject({ kind: 'conflict' });
     expect(await a.api.status()).toEqual({
       interfaceName: '', publicKey: '', uptimeSeconds: 0, rxBytes: 0, txBytes: 0, peersOnline: 0, peersTotal: 0, exit: null,

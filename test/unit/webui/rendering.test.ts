@@ -130,6 +130,7 @@ describe('no inline code anywhere, the CSP on every answer', () => {
     await record('POST device', await owner.hx('/devices/02:00:00:00:00:03', { policy: 'overlay', exit: 'best' }));
     await record('POST approve', await owner.hx('/network/approve', { key: sampleKey(6) }));
     await record('POST approve unknown', await owner.hx('/network/approve', { key: sampleKey(99) }));
+    await record('POST rotate', await owner.hx('/network/rotate', { graceHours: '24' }));
     await record('POST privacy', await owner.hx('/privacy', { hops: '3', exit: 'best', killSwitch: 'always', dns: 'off', padding: 'off' }));
     await record('POST exit offer', await owner.hx('/settings/exit-offer', { enabled: 'on' }));
     await record('POST password wrong', await owner.hx('/settings/password', { current: 'nope', password: 'x', confirm: 'x' }));
