@@ -194,6 +194,21 @@ export class FakeAdminApi implements AdminApi {
     return this.network();
   }
 
+  /** PNG only here (the daemon's API reads JPEG too: appliance/network/invite-image.ts). */
+  async joinNetworkPhoto(photo: Uint8Array): Promise<NetworkInfo> {
+    const { PNG } = await import('pngjs');
+    const { default: jsQR } = await import('jsqr');
+    let text: string | null = null;
+    try {
+      const png = PNG.sync.read(Buffer.from(photo));
+      text = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
+    } catch {
+      throw new AdminError('invalid', 'The picture could not be read; take it again.');
+    }
+    if (text === null) throw new AdminError('invalid', 'No QR code was found in the picture.');
+    return this.joinNetwork(text);
+  }
+
   private move(publicKey: string, from: 'pending' | 'approved', to: 'approved' | 'revoked' | null): NetworkInfo {
     const list = this.net[from];
     const i = list.findIndex((m) => m.publicKey === publicKey);

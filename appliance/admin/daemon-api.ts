@@ -33,6 +33,8 @@ import {
   type PrivacySettings,
 } from '../control/admin-types.ts';
 import { DEFAULT_DATA_DIR } from '../network/setup.ts';
+import { InviteError } from '../network/invite.ts';
+import { inviteTextFromImage } from '../network/invite-image.ts';
 import { MAX_DEVICE_EXITS } from '../dataplane/exit-ports.ts';
 import { MEMBER_LISTS, type Network } from '../network/store.ts';
 import type { Runner } from '../system/runner.ts';
@@ -190,6 +192,17 @@ export class DaemonAdminApi implements AdminApi {
     const { info, changed } = this.net.join(invite);
     if (changed) await this.networkChanged();
     return info;
+  }
+
+  async joinNetworkPhoto(photo: Uint8Array): Promise<NetworkInfo> {
+    let text: string;
+    try {
+      text = await inviteTextFromImage(photo);
+    } catch (e) {
+      if (e instanceof InviteError) throw new AdminError('invalid', `${sentence(e.message)}.`);
+      throw e;
+    }
+    return this.joinNetwork(text);
   }
 
   async approve(publicKey: string): Promise<NetworkInfo> {

@@ -162,6 +162,8 @@ export interface AdminApi {
   invite(): Promise<string>;
   createNetwork(name: string): Promise<NetworkInfo>;
   joinNetwork(invite: string): Promise<NetworkInfo>;
+  /** Joins the invite in a photo of its QR code (PNG or JPEG, read on the appliance). */
+  joinNetworkPhoto(photo: Uint8Array): Promise<NetworkInfo>;
   approve(publicKey: string): Promise<NetworkInfo>;
   deny(publicKey: string): Promise<NetworkInfo>;
   revoke(publicKey: string): Promise<NetworkInfo>;

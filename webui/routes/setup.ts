@@ -5,8 +5,6 @@
 // ends on the dashboard.
 
 import { Elysia, t } from 'elysia';
-import { InviteError } from '../../appliance/network/invite.ts';
-import { inviteTextFromImage, MAX_IMAGE_BYTES } from '../../appliance/network/invite-image.ts';
 import { MIN_PASSWORD_LENGTH } from '../admin-store.ts';
 import type { AdminDeps } from '../deps.ts';
 import { messageFor, statusFor } from '../errors.ts';
@@ -15,7 +13,7 @@ import { anonymousSession, findSession, signedIn, signIn } from '../plugins/auth
 import { CreateNetworkBody, Csrf, JoinNetworkBody, NoQuery, SetupPasswordBody } from '../schemas.ts';
 
 /** A photo of an invite's QR code (the phone's camera through a file input: it works on a plain-http LAN page). */
-const JoinPhotoBody = t.Object({ _csrf: Csrf, photo: t.File({ maxSize: MAX_IMAGE_BYTES }) });
+const JoinPhotoBody = t.Object({ _csrf: Csrf, photo: t.File({ maxSize: '12m' }) });
 import { setupNetworkPage, setupPasswordPage } from '../views/setup.ts';
 
 /** Why a new password is refused, or null when it is acceptable. */
@@ -93,14 +91,11 @@ export function setupRoutes(deps: AdminDeps) {
     .post(
       '/setup/join-photo',
       async ({ request, body }) => {
-        let text = '';
         try {
-          text = await inviteTextFromImage(new Uint8Array(await body.photo.arrayBuffer()));
-          await deps.api.joinNetwork(text);
+          await deps.api.joinNetworkPhoto(new Uint8Array(await body.photo.arrayBuffer()));
           return seeOther('/');
         } catch (e) {
-          const message = e instanceof InviteError ? `${e.message.charAt(0).toUpperCase()}${e.message.slice(1)}.` : messageFor(e);
-          return htmlResponse(setupNetworkPage(signedIn(deps, request).csrf, message, { invite: text }), e instanceof InviteError ? 400 : statusFor(e));
+          return htmlResponse(setupNetworkPage(signedIn(deps, request).csrf, messageFor(e)), statusFor(e));
         }
       },
       { body: JoinPhotoBody },
