@@ -392,13 +392,20 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** How long the previous secret stays accepted after a rotation, unless told otherwise. */
 export const DEFAULT_ROTATION_GRACE_MS = 7 * 24 * 3600_000;
+/**
+ * The old secret is accepted at least this long after a rotation, whatever grace was asked (0
+ * too): members online are told the new secret inside sessions under the old one, so those must
+ * live until the notices (every 2 s) have reached them and they have handshaken again.
+ */
+export const ROTATION_HANDOVER_MS = 60_000;
 /** The longest grace a rotation may ask for (one received from a member is held to it too). */
 export const MAX_ROTATION_GRACE_MS = 30 * 24 * 3600_000;
 
 /**
  * A new secret for the network (revoking a leaked invite): generation + 1, the secret in use
- * becomes `previous` until `now + graceMs` (0: not accepted at all). Overlay addresses keep
- * deriving from the first secret. Throws on a grace out of range.
+ * becomes `previous` until `now + graceMs` (at least ROTATION_HANDOVER_MS: 0 means only the
+ * handover to the members online). Overlay addresses keep deriving from the first secret.
+ * Throws on a grace out of range.
  */
 export function rotateNetwork(net: Network, now: Date, graceMs = DEFAULT_ROTATION_GRACE_MS, random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): Network {
   if (!Number.isFinite(graceMs) || graceMs < 0 || graceMs > MAX_ROTATION_GRACE_MS) {
@@ -410,7 +417,7 @@ export function rotateNetwork(net: Network, now: Date, graceMs = DEFAULT_ROTATIO
     ...net,
     secret,
     generation: net.generation + 1,
-    previous: graceMs > 0 ? { secret: net.secret, until: new Date(now.getTime() + graceMs) } : null,
+    previous: { secret: net.secret, until: new Date(now.getTime() + Math.max(graceMs, ROTATION_HANDOVER_MS)) },
   };
 }
 

@@ -39,7 +39,8 @@ describe('the network file across a rotation', () => {
     expect(Buffer.from(r.addressSecret).equals(Buffer.from(net.secret))).toBe(true);
     const again = rotateNetwork(r, T0, 0);
     expect(again.generation).toBe(2);
-    expect(again.previous).toBeNull();
+    // 0: only the handover to members online (a minute), not a grace for members away.
+    expect(again.previous!.until.getTime()).toBe(T0.getTime() + 60_000);
     expect(Buffer.from(again.addressSecret).equals(Buffer.from(net.secret))).toBe(true);
     // Written and read back whole; a never-rotated file has none of the new fields.
     const back = parseNetworkText(formatNetwork(r), 'x');
@@ -74,7 +75,8 @@ describe('the network file across a rotation', () => {
     expect(took.revoked.map((m) => m.key)).toContain(leaked);
     // Not newer: the same notice again, an older one, another network's.
     expect(adoptRotation(took, n, T0)).toBe(took);
-    expect(adoptRotation(took, noticeOf({ ...base, generation: 1 }), T0)).toBe(took);
+    const ahead = { ...took, generation: 5 };
+    expect(adoptRotation(ahead, n, T0)).toBe(ahead);
     const foreign = rotateNetwork(createNetwork('other'), T0, HOUR);
     expect(adoptRotation(member, noticeOf(foreign), T0)).toBe(member);
     // Two members rotated at once: both settle on the greater secret.
