@@ -71,7 +71,8 @@ describe('invites from photos of their QR codes', () => {
     blank.data.fill(255);
     expect(await reason(new Uint8Array(PNG.sync.write(blank)))).toMatch(/no QR code/);
     const png = await qrPng(invite);
-    expect(await reason(png.slice(0, png.length / 2))).toMatch(/could not be read/);
+    // Cut in half: unreadable, or (when the cut leaves whole rows) read with half the code gone.
+    expect(await reason(png.slice(0, png.length / 2))).toMatch(/could not be read|no QR code/);
     const jpg = asPhoto(png);
     expect(await reason(jpg.slice(0, 600))).toMatch(/could not be read|no QR code/);
     // A PNG header promising 100,000 × 100,000 pixels is refused before any decoding.
