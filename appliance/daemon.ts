@@ -15,12 +15,12 @@ import { TunReader } from '../ffi/tun-reader.ts';
 import { findUdpSocketFd, setSocketBuffers } from '../ffi/socket-buffers.ts';
 import { OutboundHost } from './dataplane/outbound-host.ts';
 import type { OutboundInit } from './dataplane/outbound-protocol.ts';
-import { DiscoveryService } from './discovery/service.ts';
+import type { DiscoveryService } from './discovery/service.ts';
 import { identitySeed } from './discovery/identity.ts';
-import { MAX_ENDPOINTS, type Endpoint as RecordEndpoint, type MemberRecord } from './discovery/record.ts';
+import type { Endpoint as RecordEndpoint, MemberRecord } from './discovery/record.ts';
 import { acceptSubnets, syncSubnetRoutes } from './gateway/sites.ts';
 import type { Peer } from './session/peer.ts';
-import { SharedDhtSocket, looksLikeKrpc } from './discovery/shared-socket.ts';
+import type { SharedDhtSocket } from './discovery/shared-socket.ts';
 import { Membership } from './network/membership.ts';
 import { SecretRotation } from './network/rotation.ts';
 import { formatIp, parseEndpoint, parsePrefix, type Endpoint, type Prefix } from './dataplane/packet/addr.ts';
@@ -33,7 +33,6 @@ import type { LeakReport } from './gateway/leak-test.ts';
 import { CIRCUIT_MTU, CIRCUIT_POOL, CIRCUIT_TUN_ADDRESS, CircuitEngine } from './circuit/engine.ts';
 import { CircuitManager } from './circuit/manager.ts';
 import { PathChooser } from './discovery/paths.ts';
-import { LanBeacon } from './discovery/lan.ts';
 import { warmDevicePaths, warmupEnabled } from './warmup.ts';
 import { PROBE_INTERVAL_MS } from './session/quality.ts';
 import { deviceExits, hopsOf } from './config/gateway.ts';
@@ -149,6 +148,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   const startedMs = Date.now();
   let device: Device | undefined;
   let dhtSocket: SharedDhtSocket | null = null;
+  /** shared-socket.ts's looksLikeKrpc, once discovery is loaded (only then are DHT messages expected). */
+  let looksLikeKrpc: (d: Uint8Array) => boolean = () => false;
   let udpErrors = 0;
   /** Datagrams the socket did not take (its send buffer full): sendMany sent fewer than asked. */
   let udpSendShort = 0;
@@ -403,8 +404,14 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     status: statusNow,
     routes: opts.controlRoutes,
   });
-  if (config.discovery && config.network) dhtSocket = new SharedDhtSocket({ send: (d, p, a) => socket.send(d, p, a), port: socket.port });
-  const discovery = dhtSocket && membership ? startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket, exits, paths, {
+  // Discovery (the DHT library and its dependencies) is loaded only where it is configured: an
+  // appliance without it keeps its memory.
+  if (config.discovery && config.network) {
+    const shared = await import('./discovery/shared-socket.ts');
+    looksLikeKrpc = shared.looksLikeKrpc;
+    dhtSocket = new shared.SharedDhtSocket({ send: (d, p, a) => socket.send(d, p, a), port: socket.port });
+  }
+  const discovery = dhtSocket && membership ? await startDiscovery(config, dev, membership, socket.port, tun.name, dhtSocket, exits, paths, {
     get relay() {
       return live.relay.enabled;
     },
@@ -487,7 +494,8 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
  * reached at the endpoints their records list. Only approved members are added; a device the
  * network file does not list yet is recorded there as pending (membership.ts).
  */
-function startDiscovery(config: Config, dev: Device, membership: Membership, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket, exits: ExitChooser | null, paths: PathChooser, liveOffers: { readonly relay: boolean; readonly exit: boolean }): DiscoveryService {
+async function startDiscovery(config: Config, dev: Device, membership: Membership, udpPort: number, tunName: string, dhtSocket: SharedDhtSocket, exits: ExitChooser | null, paths: PathChooser, liveOffers: { readonly relay: boolean; readonly exit: boolean }): Promise<DiscoveryService> {
+  const [{ DiscoveryService }, { LanBeacon }, { MAX_ENDPOINTS }] = await Promise.all([import('./discovery/service.ts'), import('./discovery/lan.ts'), import('./discovery/record.ts')]);
   const d = config.discovery!;
   const self = dev.identity.publicKey;
   const observed = new Map<string, Endpoint>();
@@ -560,7 +568,7 @@ function startDiscovery(config: Config, dev: Device, membership: Membership, udp
       log(`site: ${(e as Error).message}`);
     }
   };
-  const endpoints = () => ownEndpoints(udpPort, tunName, config.interface.advertise);
+  const endpoints = () => ownEndpoints(MAX_ENDPOINTS, udpPort, tunName, config.interface.advertise);
   const lan = d.lan
     ? new LanBeacon({ secret: config.network!.secret, staticKey: self, identitySeed: identitySeed(config.interface.privateKey), tunName, endpoints, offers: liveOffers, onMember, log })
     : undefined;
@@ -597,7 +605,7 @@ function knownKeys(dev: Device): Uint8Array[] {
 }
 
 /** This node's candidate endpoints: every IPv4 address of its other interfaces, at the tunnel's UDP port. */
-function ownEndpoints(port: number, tunName: string, advertise: readonly Prefix[]): RecordEndpoint[] {
+function ownEndpoints(max: number, port: number, tunName: string, advertise: readonly Prefix[]): RecordEndpoint[] {
   const out: RecordEndpoint[] = advertise.map((p) => ({ ip: formatIp(p.bytes), port: p.bits, kind: 'subnet' as const }));
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
     if (isWarrenInterface(name, tunName)) continue;
@@ -610,5 +618,5 @@ function ownEndpoints(port: number, tunName: string, advertise: readonly Prefix[
     seen.add(text);
     out.push({ ip: e.address, port: e.port, kind: 'public' });
   }
-  return out.slice(0, MAX_ENDPOINTS);
+  return out.slice(0, max);
 }

@@ -15,9 +15,9 @@
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
-import { DEFAULT_CONTROL_SOCKET, type Config } from '../config/schema.ts';
+import type { Config } from '../config/schema.ts';
 import {
   AdminError,
   BEST_EXIT,
@@ -32,9 +32,7 @@ import {
   type NetworkInfo,
   type PrivacySettings,
 } from '../control/admin-types.ts';
-import { DEFAULT_DATA_DIR } from '../network/setup.ts';
 import { InviteError } from '../network/invite.ts';
-import { inviteTextFromImage } from '../network/invite-image.ts';
 import { MAX_DEVICE_EXITS } from '../dataplane/exit-ports.ts';
 import { MEMBER_LISTS, type Network } from '../network/store.ts';
 import type { Runner } from '../system/runner.ts';
@@ -50,7 +48,6 @@ import {
   normalizeMac,
   privacyOf,
   saveSettings,
-  SETTINGS_FILE,
   SettingsError,
   validateDeviceSetting,
   validateExitOffer,
@@ -103,15 +100,7 @@ export interface DaemonAdminDeps {
   leakTest?: () => Promise<LeakReport> | null;
 }
 
-/**
- * Where the admin's files are for a config: the data directory is the network file's (else
- * /var/lib/warren), dnsmasq's leases are in the control socket's directory (as the gateway puts
- * them), the LAN is the gateway's.
- */
-export function adminPaths(config: Config | null): Pick<DaemonAdminDeps, 'dataDir' | 'settingsPath' | 'runDir' | 'lan'> {
-  const dataDir = config?.network?.file ? dirname(config.network.file) : DEFAULT_DATA_DIR;
-  return { dataDir, settingsPath: join(dataDir, SETTINGS_FILE), runDir: dirname(config?.control.socket ?? DEFAULT_CONTROL_SOCKET), lan: config?.gateway?.lan ?? null };
-}
+export { adminPaths } from './paths.ts';
 
 /** Devices with a setting of their own, at most (the settings file stays small). */
 export const MAX_DEVICE_SETTINGS = 1024;
@@ -197,6 +186,8 @@ export class DaemonAdminApi implements AdminApi {
   async joinNetworkPhoto(photo: Uint8Array): Promise<NetworkInfo> {
     let text: string;
     try {
+      // Loaded on demand: the QR and image decoders are only for the first-run page.
+      const { inviteTextFromImage } = await import('../network/invite-image.ts');
       text = await inviteTextFromImage(photo);
     } catch (e) {
       if (e instanceof InviteError) throw new AdminError('invalid', `${sentence(e.message)}.`);

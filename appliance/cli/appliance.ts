@@ -13,7 +13,8 @@ import { networkInterfaces } from 'node:os';
 import { loadConfigFile, firstRunOf } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { parseEndpoint } from '../dataplane/packet/addr.ts';
-import { DaemonAdminApi, adminPaths } from '../admin/daemon-api.ts';
+import type { DaemonAdminApi } from '../admin/daemon-api.ts';
+import { adminPaths } from '../admin/paths.ts';
 import { LogRing } from '../admin/log-ring.ts';
 import { applySettings, emptySettings, loadSettings, type Settings } from '../admin/settings.ts';
 import { systemRunner } from '../system/runner.ts';
@@ -65,7 +66,10 @@ export async function runAppliance(configPath: string): Promise<void> {
   let handle: DaemonHandle | null = null;
   let networkReady: () => void = () => {};
   const networkCreated = new Promise<void>((resolve) => (networkReady = resolve));
-  const api = new DaemonAdminApi({
+  // The admin's API is loaded when first used (the web admin, `warren devices`, `warren exit`):
+  // an appliance without an admin keeps its memory.
+  let apiLoaded: Promise<DaemonAdminApi> | null = null;
+  const adminApi = (): Promise<DaemonAdminApi> => (apiLoaded ??= import('../admin/daemon-api.ts').then(({ DaemonAdminApi }) => new DaemonAdminApi({
     ...paths,
     run: systemRunner,
     status: () => handle?.status() ?? null,
@@ -78,10 +82,10 @@ export async function runAppliance(configPath: string): Promise<void> {
     configPath,
     log,
     leakTest: () => handle?.leakTest() ?? null,
-  });
+  })));
   const at = listen ? await adminAddress(listen, paths.lan, log) : null;
   // Loaded only when there is an admin to run: an appliance without one keeps its memory.
-  const admin = at ? (await import('../../webui/app.ts')).createAdmin({ api, hostname: at.hostname, port: at.port, stateDir: paths.dataDir, log }) : null;
+  const admin = at ? (await import('../../webui/app.ts')).createAdmin({ api: await adminApi(), hostname: at.hostname, port: at.port, stateDir: paths.dataDir, log }) : null;
   if (admin) log(`admin: ${admin.url}/`);
 
   if (!base) {
@@ -96,11 +100,12 @@ export async function runAppliance(configPath: string): Promise<void> {
   handle = await runDaemon(applySettings(base, readSettings(paths.settingsPath, log)), {
     log,
     controlRoutes: {
-      'GET /devices': () => api.devices(),
-      'GET /exit': async () => ({ inUse: handle?.status().gateway?.exit ?? null, choice: (await api.privacy()).exit }),
+      'GET /devices': async () => (await adminApi()).devices(),
+      'GET /exit': async () => ({ inUse: handle?.status().gateway?.exit ?? null, choice: (await (await adminApi()).privacy()).exit }),
       'POST /exit': async (body) => {
         const exit = (body as { exit?: unknown } | null)?.exit;
         if (typeof exit !== 'string') throw new Error('give the exit: "best" or a member\'s public key');
+        const api = await adminApi();
         return { choice: (await api.setPrivacy({ ...(await api.privacy()), exit })).exit };
       },
     },
