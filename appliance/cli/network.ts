@@ -43,7 +43,7 @@ export const NETWORK_USAGE = `  init --name NAME [--data DIR]
   rotate [--grace-hours H] [--data DIR]
                              a new network secret (after an invite leaked): members
                              online are given it, the old one is accepted for H hours
-                             (default ${DEFAULT_ROTATION_GRACE_MS / 3600_000}; 0: only the minute it takes to hand it
+                             (default ${DEFAULT_ROTATION_GRACE_MS / 3600_000}; 0: only the 20 s it takes to hand it
                              over) for members that were away; old invites stop working
                              --data defaults to ${DEFAULT_DATA_DIR}`;
 
@@ -142,7 +142,7 @@ function rotate(dir: string, hours: number, io: Io): number {
   io.out(`network "${net.name}" has a new secret (generation ${net.generation}).\n`);
   io.out(hours > 0
     ? `The old secret is accepted until ${net.previous!.until.toISOString()}: members that were away get the new one when they come back.\n`
-    : `Members online are given the new secret within the minute; after ${net.previous!.until.toISOString()} the old one is no longer accepted and members that were away need the new invite.\n`);
+    : `Members online are given the new secret within seconds; after ${net.previous!.until.toISOString()} the old one is no longer accepted and members that were away need the new invite.\n`);
   io.out('A running Warren here hands the new secret to the members it reaches; old invites no longer work.\n');
   io.out(`New invite — it carries the network secret, share it only with devices you trust:\n${encodeInvite(net.name, net.secret, net.addressSecret)}\n`);
   return 0;

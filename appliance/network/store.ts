@@ -397,7 +397,7 @@ export const DEFAULT_ROTATION_GRACE_MS = 7 * 24 * 3600_000;
  * too): members online are told the new secret inside sessions under the old one, so those must
  * live until the notices (every 2 s) have reached them and they have handshaken again.
  */
-export const ROTATION_HANDOVER_MS = 60_000;
+export const ROTATION_HANDOVER_MS = 20_000;
 /** The longest grace a rotation may ask for (one received from a member is held to it too). */
 export const MAX_ROTATION_GRACE_MS = 30 * 24 * 3600_000;
 

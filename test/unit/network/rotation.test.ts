@@ -39,8 +39,8 @@ describe('the network file across a rotation', () => {
     expect(Buffer.from(r.addressSecret).equals(Buffer.from(net.secret))).toBe(true);
     const again = rotateNetwork(r, T0, 0);
     expect(again.generation).toBe(2);
-    // 0: only the handover to members online (a minute), not a grace for members away.
-    expect(again.previous!.until.getTime()).toBe(T0.getTime() + 60_000);
+    // 0: only the handover to members online (20 s), not a grace for members away.
+    expect(again.previous!.until.getTime()).toBe(T0.getTime() + 20_000);
     expect(Buffer.from(again.addressSecret).equals(Buffer.from(net.secret))).toBe(true);
     // Written and read back whole; a never-rotated file has none of the new fields.
     const back = parseNetworkText(formatNetwork(r), 'x');
