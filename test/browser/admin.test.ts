@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import QRCode from 'qrcode';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { createAdmin, type Admin } from '../../webui/app.ts';
 import { FakeAdminApi, HOSTILE_NAME, sampleKey } from '../../webui/fake-api.ts';
@@ -108,6 +109,12 @@ describe('web admin in Chromium', () => {
 
       await desktop.fill('textarea[name=invite]', 'not an invite');
       await desktop.click('text=Join network');
+      await seeText(desktop.locator('.notice.error'), 'not a Warren invite');
+      expect(api.net.hasNetwork).toBe(false);
+      // "Or scan its QR code": a photo of a code that holds no invite is refused the same way.
+      const photo = await QRCode.toBuffer('HELLO FROM A POSTER', { type: 'png', scale: 6 });
+      await desktop.setInputFiles('input[name=photo]', { name: 'qr.png', mimeType: 'image/png', buffer: photo });
+      await desktop.click('text=Join with the photo');
       await seeText(desktop.locator('.notice.error'), 'not a Warren invite');
       expect(api.net.hasNetwork).toBe(false);
 
@@ -249,7 +256,7 @@ describe('web admin in Chromium', () => {
 
   test('no CSP violation, script error, server error or dialog on the way', () => {
     expect(problems).toEqual([]);
-    // The one refusal on purpose: the mistyped invite in the wizard.
-    expect(failedLoads).toEqual(['POST /setup/join 400']);
+    // The refusals on purpose: the mistyped invite and the photo of another QR code in the wizard.
+    expect(failedLoads).toEqual(['POST /setup/join 400', 'POST /setup/join-photo 400']);
   });
 });

@@ -98,6 +98,17 @@ describe('first run: create and join', () => {
     expect(existsSync(b.dataDir)).toBe(false);
   });
 
+  test('a photo without an invite is invalid with the reason; a photo of the invite joins (a third appliance)', async () => {
+    const QRCode = (await import('qrcode')).default;
+    const photo = async (text: string) => new Uint8Array(await QRCode.toBuffer(text, { type: 'png', scale: 6 }));
+    expect(await refusal(b.api.joinNetworkPhoto(new TextEncoder().encode('not a picture')))).toMatchObject({ kind: 'invalid', message: expect.stringContaining('not a photo') });
+    expect(await refusal(b.api.joinNetworkPhoto(await photo('HELLO')))).toMatchObject({ kind: 'invalid', message: 'Not a Warren invite: an invite starts with "warren1:"' });
+    expect(existsSync(b.dataDir)).toBe(false);
+    const c = rig();
+    expect(await c.api.joinNetworkPhoto(await photo(invite.toUpperCase()))).toMatchObject({ hasNetwork: true, name: 'home' });
+    expect(loadNetwork(join(c.dataDir, 'network.toml')).secret).toEqual(loadNetwork(join(a.dataDir, 'network.toml')).secret);
+  });
+
   test('join: a second appliance gets the same secret and its own key; joining again changes nothing', async () => {
     const net = await b.api.joinNetwork(` ${invite.toUpperCase()}\n`);
     expect(net).toMatchObject({ hasNetwork: true, name: 'home' });
