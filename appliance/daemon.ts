@@ -74,6 +74,7 @@ function buildStatus(d: {
   tun: { written: number; dropped: number }; reader: unknown; outbound: Record<string, unknown>; discovery: Record<string, unknown> | null; dnsRunning: boolean;
   ports: PortStatus | null;
   circuits: Record<string, unknown>;
+  secret: ReturnType<SecretRotation<Peer>['status']> | null;
 }) {
   const { config, dev } = d;
   return {
@@ -81,6 +82,8 @@ function buildStatus(d: {
     interfaceAddresses: config.interface.addresses.map(formatPrefix),
     wire: dev.wire.kind,
     network: config.network?.name ?? null,
+    /** The network secret: its generation, and after a rotation until when the previous one is accepted. */
+    secret: d.secret,
     publicKey: encodeKey(dev.identity.publicKey),
     listenPort: d.port,
     uptimeSeconds: Math.round((Date.now() - d.startedMs) / 1000),
@@ -395,6 +398,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     tun: tun.stats, reader: reader.stats,
     outbound: host ? { worker: true, ...host.counters() } : { worker: false },
     discovery: discovery ? { ...discovery.stats, lan: discovery.lanStats() } : null,
+    secret: rotation?.status() ?? null,
     dnsRunning: gateway.dnsRunning,
     ports: ports?.status() ?? null,
     circuits: { sources: circuitManager.status(), carried: circuits.carried(), counters: { ...circuits.counters } },

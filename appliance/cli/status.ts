@@ -11,8 +11,12 @@ interface PeerView {
 }
 
 export function printStatus(s: unknown): void {
-  const st = s as { interface: string; publicKey: string; listenPort: number; peers: PeerView[] };
+  const st = s as { interface: string; publicKey: string; listenPort: number; peers: PeerView[]; secret?: { generation: number; previousUntil: string | null; peersOnPrevious: number } | null };
   const lines = [`interface ${st.interface}  port ${st.listenPort}`, `public key ${st.publicKey}`];
+  const sec = st.secret;
+  if (sec && (sec.generation > 0 || sec.previousUntil)) {
+    lines.push(`network secret generation ${sec.generation}${sec.previousUntil ? `; the previous one accepted until ${sec.previousUntil} (${sec.peersOnPrevious} peer(s) still under it)` : ''}`);
+  }
   for (const p of st.peers) {
     const hs = p.lastHandshakeSecondsAgo === null ? 'no handshake yet' : `handshake ${p.lastHandshakeSecondsAgo} s ago`;
     lines.push(`peer ${p.name}  ${p.endpoint ?? '(no endpoint)'}  ${hs}  rx ${p.rxBytes} B  tx ${p.txBytes} B`);

@@ -6,6 +6,7 @@ export interface MetricsView {
   uptimeSeconds: number;
   rssBytes: number;
   counters: Record<string, number>;
+  secret?: { generation: number; peersOnPrevious: number } | null;
   peers: { name: string; publicKey: string; rxBytes: number; txBytes: number; rxPackets: number; txPackets: number; handshakes: number; lastHandshakeSecondsAgo: number | null }[];
 }
 
@@ -31,6 +32,10 @@ export function formatMetrics(s: MetricsView): string {
     metric(`warren_${snake(k)}_total`, 'counter', `Datagrams or events counted as ${k}.`, [['', v]]);
   }
   metric('warren_peers', 'gauge', 'Peers the daemon knows.', [['', s.peers.length]]);
+  if (s.secret) {
+    metric('warren_network_secret_generation', 'gauge', 'Rotations of the network secret so far.', [['', s.secret.generation]]);
+    metric('warren_peers_on_previous_secret', 'gauge', 'Peers whose session is still under the network secret before the last rotation.', [['', s.secret.peersOnPrevious]]);
+  }
   const per = (p: MetricsView['peers'][number]) => `{peer="${labelValue(p.name)}",key="${labelValue(p.publicKey)}"}`;
   metric('warren_peer_receive_bytes_total', 'counter', 'Bytes of IP packets received from the peer.', s.peers.map((p) => [per(p), p.rxBytes]));
   metric('warren_peer_transmit_bytes_total', 'counter', 'Bytes of IP packets sent to the peer.', s.peers.map((p) => [per(p), p.txBytes]));

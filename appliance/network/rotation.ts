@@ -165,6 +165,19 @@ export class SecretRotation<P extends RotationPeer> {
     }
   }
 
+  /** For status and metrics: the secret's generation, until when the previous one is accepted,
+   * how many members' sessions are still under it, and what happened so far. */
+  status(): { generation: number; previousUntil: string | null; peersOnPrevious: number; rotations: number; noticesSent: number; noticesTaken: number; noticesIgnored: number } {
+    const net = this.read();
+    const dev = this.deps.dev;
+    return {
+      generation: net?.generation ?? 0,
+      previousUntil: dev.acceptsPreviousSecret ? net?.previous?.until.toISOString() ?? null : null,
+      peersOnPrevious: dev.peers.filter((p) => dev.onPreviousSecret(p)).length,
+      ...this.stats,
+    };
+  }
+
   /** A control message from a member; false when it is not a rotation notice. */
   onControl(from: P, msg: Record<string, unknown>): boolean {
     if (msg.t !== 'secret') return false;

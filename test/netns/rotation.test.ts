@@ -190,6 +190,12 @@ describe('rotating the network secret', () => {
     for (const p of [toB, toC]) expect(p.sent - p.received).toBeLessThanOrEqual(2);
     // b and c, both under the new secret now, still reach each other.
     expect(await pingOnce('b', overlay4.c)).toBe(true);
+    // Status says so: generation 1, and after the pings' sessions moved on, nobody left under the old secret.
+    const secretOf = async (role: Role) => (await nodes.get(role)!.status()).secret as { generation: number; peersOnPrevious: number; previousUntil: string | null };
+    expect((await secretOf('a')).generation).toBe(1);
+    expect((await secretOf('b')).previousUntil).not.toBeNull();
+    const left = await waitFor('a to have no session left under the old secret', async () => ((await secretOf('a')).peersOnPrevious === 0), { timeoutMs: 10_000, intervalMs: 250 });
+    expect(left).toBe(true);
   }), 60_000);
 
   test('3. e joins with the new invite and reaches a at the address a had before the rotation', () => step(async () => {
