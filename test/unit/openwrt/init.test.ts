@@ -63,6 +63,7 @@ for (const shell of SHELLS) {
       expect(r.calls).toEqual([
         'open_instance',
         `set_param command /usr/bin/warren daemon --config ${conf}`,
+        'set_param env BUN_JSC_useFTLJIT=0',
         `set_param file ${conf} /etc/config/warren`,
         'set_param respawn 3600 5 0',
         'set_param stdout 1',
