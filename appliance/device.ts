@@ -137,14 +137,14 @@ export class Device {
     if (config.interface.wire === 'native' && keys) {
       this.wires[0] = new NativeWire(keys, config.interface.padding);
       this.networkPsks[0] = keys.psk;
-      const previous = config.network?.previous;
+      // After a rotation the previous secret stays accepted for a while (network/rotation.ts).
+      const previous = config.network?.previous ? deriveWireKeys(config.network.previous.secret) : null;
       if (previous) {
-        const old = deriveWireKeys(previous.secret);
-        this.wires[1] = new NativeWire(old, config.interface.padding);
-        this.networkPsks[1] = old.psk;
+        this.wires[1] = new NativeWire(previous, config.interface.padding);
+        this.networkPsks[1] = previous.psk;
       }
       seams.sender?.setWireKey(0, keys.header);
-      seams.sender?.setWireKey(1, previous ? deriveWireKeys(previous.secret).header : null);
+      seams.sender?.setWireKey(1, previous?.header ?? null);
     } else {
       this.wires[0] = WIREGUARD_WIRE;
     }

@@ -46,6 +46,9 @@ export class DiscoveryService {
    * while, so members that missed the rotation still find us (and we them). */
   private secret: Uint8Array;
   private previous: Uint8Array | null = null;
+  /** Our slot sequence under the previous secret (moved on a collision, as under the current one). */
+  private previousHour = -1;
+  private previousAttempt = 0;
 
   constructor(private readonly o: DiscoveryOptions) {
     this.identityKey = ed25519.getPublicKey(o.identitySeed);
@@ -60,6 +63,7 @@ export class DiscoveryService {
     this.previous = previous;
     if (!changed) return;
     this.slotHour = -1;
+    this.previousHour = -1;
     this.lastPublishHour = -1;
     void this.o.lan?.setSecret?.(secret).catch((e: Error) => this.o.log(`lan: ${e.message}`));
   }
@@ -92,7 +96,8 @@ export class DiscoveryService {
       dht.announce(announceTarget(this.secret, hour, this.o.staticKey)),
       dht.announce(announceTarget(this.secret, hour + 1, this.o.staticKey)),
       // Under the previous secret too, at our first slot there (no slot moves: it is for a while only).
-      previous ? dht.publish(previous, fields, this.o.identitySeed, preferredSlot(previous, hour, this.identityKey)) : null,
+      // Its failure is not the publish's: the record under the secret in use is what counts.
+      previous ? dht.publish(previous, fields, this.o.identitySeed, this.previousSlotFor(hour)).catch(() => []) : null,
     ]);
     if (results.some((r) => r.stored > 0)) {
       this.lastPublishMs = now;
@@ -121,6 +126,15 @@ export class DiscoveryService {
   /** Publish again at the next round (what the record says changed, e.g. an exit offer). */
   republishSoon(): void {
     this.lastPublishHour = -1;
+  }
+
+  /** Our slot under the previous secret this hour. */
+  private previousSlotFor(hour: number): number {
+    if (hour !== this.previousHour) {
+      this.previousHour = hour;
+      this.previousAttempt = 0;
+    }
+    return preferredSlot(this.previous!, hour, this.identityKey, this.previousAttempt);
   }
 
   /** The slot this node publishes in this hour. */
@@ -169,8 +183,10 @@ export class DiscoveryService {
       this.stats.lookups++;
     });
     const previous = this.previous;
+    let previousTaken = false;
     const lookingBefore = previous
-      ? dht.lookup(previous, undefined, (r) => {
+      ? dht.lookup(previous, undefined, (r, where) => {
+        if (where.hour === hour && !mine.equals(r.identityKey) && where.slot === this.previousSlotFor(hour)) previousTaken = true;
         this.stats.records++;
         this.o.onMember(r);
       })
@@ -182,7 +198,13 @@ export class DiscoveryService {
         this.o.log(`discovery: ${(r.reason as Error).message}`);
       }
     }
-    const moved = taken.has(this.slot) && hour === this.slotHour && this.moveSlot(hour, taken);
+    let moved = taken.has(this.slot) && hour === this.slotHour && this.moveSlot(hour, taken);
+    if (previousTaken && this.previous) {
+      // Another member's record in our slot under the previous secret: on to our next one there.
+      this.previousAttempt++;
+      this.lastPublishHour = -1;
+      moved = true;
+    }
     // After a move, the next round (which publishes in the new slot) comes at once.
     if (!this.stopped) this.timer = setTimeout(() => void this.round(), moved ? 0 : this.o.lookupIntervalMs);
   }
