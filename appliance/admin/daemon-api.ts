@@ -96,11 +96,16 @@ export interface DaemonAdminDeps {
   selfName?: string;
   /** How long a listing of the LAN is reused (default 2000 ms; 0 in tests). */
   lanCacheMs?: number;
+  /** How long the daemon's status is reused (default STATUS_REUSE_MS; 0 in tests). */
+  statusReuseMs?: number;
   /** The running daemon's leak self-test; null while no tunnel runs. */
   leakTest?: () => Promise<LeakReport> | null;
 }
 
 export { adminPaths } from './paths.ts';
+
+/** How long the daemon's status is reused by the admin (ms). */
+export const STATUS_REUSE_MS = 250;
 
 /** Devices with a setting of their own, at most (the settings file stays small). */
 export const MAX_DEVICE_SETTINGS = 1024;
@@ -109,6 +114,7 @@ export class DaemonAdminApi implements AdminApi {
   private readonly now: () => Date;
   private readonly net: NetworkAdmin;
   private lastLanError = '';
+  private statusCache: { at: number; value: DaemonStatus } | null = null;
   private lanCache: { at: number; devices: SeenDevice[] } | null = null;
 
   constructor(private readonly deps: DaemonAdminDeps) {
@@ -118,8 +124,21 @@ export class DaemonAdminApi implements AdminApi {
 
   // ---- Status ----
 
+  /**
+   * The daemon's status, reused for STATUS_REUSE_MS: a dashboard asks for it twice, and 50 people
+   * reloading at once would otherwise have the daemon's main thread (which also decrypts every
+   * inbound packet) build it thousands of times a second. Still fresher than the live figures.
+   */
+  private daemonStatus(): DaemonStatus | null {
+    const now = performance.now();
+    if (this.statusCache && now - this.statusCache.at < (this.deps.statusReuseMs ?? STATUS_REUSE_MS)) return this.statusCache.value;
+    const value = this.deps.status();
+    this.statusCache = value ? { at: now, value } : null;
+    return value;
+  }
+
   async status(): Promise<AdminStatus> {
-    return adminStatus(this.deps.status(), () => ({ interfaceName: this.config()?.interface.name ?? '', publicKey: this.net.ownKey() ?? '' }));
+    return adminStatus(this.daemonStatus(), () => ({ interfaceName: this.config()?.interface.name ?? '', publicKey: this.net.ownKey() ?? '' }));
   }
 
   async leakTest(): Promise<LeakReport> {
@@ -129,11 +148,11 @@ export class DaemonAdminApi implements AdminApi {
   }
 
   async ports(): Promise<{ devices: InboundPort[]; asExit: InboundPort[] }> {
-    return adminPorts(this.deps.status());
+    return adminPorts(this.daemonStatus());
   }
 
   async peers(): Promise<AdminPeer[]> {
-    return adminPeers(this.deps.status());
+    return adminPeers(this.daemonStatus());
   }
 
   // ---- LAN devices ----

@@ -334,6 +334,23 @@ describe('status, peers and logs', () => {
     expect(await r.api.status()).toMatchObject({ peersOnline: 0, exit: null, health: { tunnel: false, dns: false, killSwitch: false } });
   });
 
+  test('the daemon\'s status is built at most once per statusReuseMs for the pages that ask for it', async () => {
+    const reused = rig({ statusReuseMs: 60_000 });
+    let built = 0;
+    reused.status.current = status;
+    const deps = reused.api as unknown as { deps: { status: () => DaemonStatus | null } };
+    const real = deps.deps.status;
+    deps.deps.status = () => {
+      built++;
+      return real();
+    };
+    await reused.api.status();
+    await reused.api.peers();
+    await reused.api.ports();
+    expect(built).toBe(1);
+    expect((await reused.api.status()).peersTotal).toBe(3);
+  });
+
   test('peers: unknown figures are null, the path defaults to direct', async () => {
     r.status.current = status;
     const peers = await r.api.peers();

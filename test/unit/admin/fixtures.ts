@@ -102,6 +102,7 @@ export function makeRig(extra: Partial<DaemonAdminDeps> = {}, name = 'warren-adm
     log: (line) => rig.adminLog.push(line),
     selfName: 'this-appliance',
     lanCacheMs: 0,
+    statusReuseMs: 0,
     ...extra,
   });
   return rig;
