@@ -146,7 +146,8 @@ export class NetworkAdmin {
 
   /**
    * A new network secret, for a leaked invite (store.ts rotateNetwork): the old one stays
-   * accepted `graceHours` (0: not at all) so members that were away can come back; old invites
+   * accepted `graceHours` (0: only the 20 s of the handover to members online) so members that
+   * were away can come back; old invites
    * stop working. Refused before anything is written when the time is out of range.
    */
   rotate(graceHours: number): NetworkInfo {

@@ -167,7 +167,7 @@ export interface AdminApi {
   approve(publicKey: string): Promise<NetworkInfo>;
   deny(publicKey: string): Promise<NetworkInfo>;
   revoke(publicKey: string): Promise<NetworkInfo>;
-  /** A new network secret (an invite leaked); the old one stays accepted `graceHours` (0 to 720) for members that were away. */
+  /** A new network secret (an invite leaked); the old one stays accepted `graceHours` (0 to 720; at least the 20 s of the handover) for members that were away. */
   rotateSecret(graceHours: number): Promise<NetworkInfo>;
 
   privacy(): Promise<PrivacySettings>;
