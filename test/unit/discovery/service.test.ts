@@ -2,43 +2,13 @@
 // drew the same slot for this hour both end up findable, because a lookup that sees another
 // member's record in its own slot moves to the next slot of its own sequence.
 
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { ed25519, x25519 } from '@noble/curves/ed25519.js';
-import { createDht, type WarrenDht } from '../../../appliance/discovery/dht.ts';
-import { DiscoveryService } from '../../../appliance/discovery/service.ts';
+import { describe, expect, test } from 'bun:test';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { DISCOVERY_SLOTS, hourOf, preferredSlot } from '../../../appliance/discovery/rendezvous.ts';
 import type { MemberRecord } from '../../../appliance/discovery/record.ts';
+import { hex, useSwarm } from './swarm.ts';
 
-process.env.WARREN_LAB = '1';
-const LAB = { WARREN_LAB: '1' };
-const nodes: WarrenDht[] = [];
-let bootstrap: string[] = [];
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
-beforeAll(async () => {
-  const first = await createDht({ bootstrap: [], host: '127.0.0.1', env: LAB });
-  nodes.push(first);
-  bootstrap = [`127.0.0.1:${first.address().port}`];
-  nodes.push(...(await Promise.all(Array.from({ length: 7 }, () => createDht({ bootstrap, host: '127.0.0.1', env: LAB, readyTimeoutMs: 5_000 })))));
-});
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.close()));
-});
-
-function member(secret: Uint8Array, seed: Uint8Array, found: Map<string, MemberRecord>) {
-  const staticKey = x25519.getPublicKey(x25519.utils.randomSecretKey());
-  return new DiscoveryService({
-    secret,
-    staticKey,
-    identitySeed: seed,
-    endpoints: () => [{ ip: '127.0.0.1', port: 40000, kind: 'lan' }],
-    dht: { bootstrap, host: '127.0.0.1', labRanges: [], env: LAB },
-    lookupIntervalMs: 300,
-    onMember: (r) => found.set(hex(r.identityKey), r),
-    log: () => {},
-  });
-}
+const { member } = useSwarm();
 
 describe('discovery service', () => {
   test('the slot sequence: attempt 0 is the preferred slot, later attempts spread over all slots', () => {
