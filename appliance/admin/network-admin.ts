@@ -8,11 +8,10 @@
 // approve` can lose it. A rotation of the secret is one such change: the running daemon follows
 // the file (network/rotation.ts), nothing else needs telling.
 
-import { statSync } from 'node:fs';
 import { AdminError, type NetworkInfo } from '../control/admin-types.ts';
 import { decodeInvite, encodeInvite, InviteError, type Invite } from '../network/invite.ts';
 import { existingNetwork, initNetwork, joinInvite, keyPathOf, networkFilePath, ownPublicKey, type NodeSetup } from '../network/setup.ts';
-import { approve, deny, findMember, MAX_ROTATION_GRACE_MS, NetworkStoreError, revoke, rotateNetwork, updateNetwork, type MemberList, type Network } from '../network/store.ts';
+import { approve, deny, fileIdentity, findMember, MAX_ROTATION_GRACE_MS, NetworkStoreError, revoke, rotateNetwork, updateNetwork, type MemberList, type Network } from '../network/store.ts';
 
 const KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
 const HOUR_MS = 3600_000;
@@ -53,20 +52,20 @@ export class NetworkAdmin {
   constructor(private readonly deps: NetworkAdminDeps) {}
 
   /** The last parse of the network file, reused while the file is unchanged (every dashboard load asks). */
-  private parsed: { mtimeMs: number; size: number; net: Network | null } | null = null;
+  private parsed: { seen: string; net: Network | null } | null = null;
 
   /** The network, or null before there is one; a broken file is 'unavailable' with the field at fault. */
   current(): Network | null {
     try {
-      let st: { mtimeMs: number; size: number } | null = null;
+      let seen: string | null = null;
       try {
-        st = statSync(networkFilePath(this.deps.dataDir));
+        seen = fileIdentity(networkFilePath(this.deps.dataDir));
       } catch {
-        st = null;
+        seen = null;
       }
-      if (st && this.parsed && this.parsed.mtimeMs === st.mtimeMs && this.parsed.size === st.size) return this.parsed.net;
+      if (seen && this.parsed && this.parsed.seen === seen) return this.parsed.net;
       const net = existingNetwork(this.deps.dataDir);
-      this.parsed = st ? { mtimeMs: st.mtimeMs, size: st.size, net } : null;
+      this.parsed = seen ? { seen, net } : null;
       return net;
     } catch (e) {
       throw new AdminError('unavailable', `${sentence((e as Error).message)}. Fix or remove that file, then reload the page.`);

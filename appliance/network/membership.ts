@@ -7,12 +7,11 @@
 // then runs `warren approve KEY`), as approved when it does not. A network given only as a secret
 // (no file) admits everyone who holds the secret.
 
-import { statSync } from 'node:fs';
 import type { NetworkConfig, PeerConfig } from '../config/schema.ts';
 import { DEFAULT_LIMITS, encodeKey } from '../config/schema.ts';
 import { parsePrefix } from '../dataplane/packet/addr.ts';
 import { assignAddresses } from './addresses.ts';
-import { admit, findMember, loadNetwork, updateNetwork, type MemberList, type Network } from './store.ts';
+import { admit, fileIdentity, findMember, loadNetwork, updateNetwork, type MemberList, type Network } from './store.ts';
 
 /**
  * Members keep their sessions alive every 5 s when idle (WireGuard's persistent keepalive). Far
@@ -29,7 +28,7 @@ export const MAX_PENDING = DEFAULT_LIMITS.maxPendingMembers;
 export type Standing = MemberList | 'unlisted';
 
 export class Membership {
-  private cached: { mtimeMs: number; network: Network } | null = null;
+  private cached: { seen: string; network: Network } | null = null;
 
   constructor(
     private readonly net: NetworkConfig,
@@ -38,12 +37,12 @@ export class Membership {
     private readonly maxPending = MAX_PENDING,
   ) {}
 
-  /** The network file as it is now (re-read when its mtime moved); null without a file. */
+  /** The network file as it is now (re-read when it was written again: store.ts fileIdentity); null without a file. */
   private read(): Network | null {
     const file = this.net.file;
     if (!file) return null;
-    const mtimeMs = statSync(file).mtimeMs;
-    if (!this.cached || this.cached.mtimeMs !== mtimeMs) this.cached = { mtimeMs, network: loadNetwork(file, this.log) };
+    const seen = fileIdentity(file);
+    if (!this.cached || this.cached.seen !== seen) this.cached = { seen, network: loadNetwork(file, this.log) };
     return this.cached.network;
   }
 
@@ -90,7 +89,7 @@ export class Membership {
         standing = a.standing;
         return a.network;
       }, this.log);
-      this.cached = { mtimeMs: statSync(this.net.file!).mtimeMs, network: next };
+      this.cached = { seen: fileIdentity(this.net.file!), network: next };
     } catch (e) {
       this.log(`network: ${(e as Error).message}`);
     }

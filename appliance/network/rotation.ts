@@ -18,9 +18,8 @@
 // (store.ts isNewer): a higher generation, or the same one with the greater secret, so two
 // members rotating at once settle on one secret.
 
-import { statSync } from 'node:fs';
 import { encodeKey } from '../config/schema.ts';
-import { adoptRotation, isNewer, loadNetwork, sameBytes, updateNetwork, expirePrevious, MAX_ROTATION_GRACE_MS, type Network, type RotationNotice } from './store.ts';
+import { adoptRotation, fileIdentity, isNewer, loadNetwork, sameBytes, updateNetwork, expirePrevious, MAX_ROTATION_GRACE_MS, type Network, type RotationNotice } from './store.ts';
 
 /** How often a member still under the previous secret is told the new one. */
 export const NOTICE_INTERVAL_MS = 2_000;
@@ -83,7 +82,9 @@ export function parseNotice(msg: Record<string, unknown>): RotationNotice | null
 export class SecretRotation<P extends RotationPeer> {
   /** The secret the device's current key slot holds. */
   private inUse: Uint8Array;
-  private mtimeMs = -1;
+  /** The file's identity when last read: every write renames a new file in (store.ts), so its
+   * inode changes even when two writes fall within one timestamp tick. */
+  private seen = '';
   private network: Network | null = null;
   private lastNoticeMs = 0;
   readonly stats = { rotations: 0, noticesSent: 0, noticesTaken: 0, noticesIgnored: 0 };
@@ -102,10 +103,10 @@ export class SecretRotation<P extends RotationPeer> {
   /** The network file as it is now (re-read when it changed); null when it cannot be read. */
   private read(): Network | null {
     try {
-      const mtimeMs = statSync(this.deps.file).mtimeMs;
-      if (mtimeMs !== this.mtimeMs || !this.network) {
+      const seen = fileIdentity(this.deps.file);
+      if (seen !== this.seen || !this.network) {
         this.network = loadNetwork(this.deps.file);
-        this.mtimeMs = mtimeMs;
+        this.seen = seen;
       }
     } catch {
       // A broken or missing file changes nothing here (membership.ts reports it).
@@ -122,7 +123,7 @@ export class SecretRotation<P extends RotationPeer> {
       try {
         net = updateNetwork(this.deps.file, (n) => expirePrevious(n, new Date(now)));
         this.network = net;
-        this.mtimeMs = statSync(this.deps.file).mtimeMs;
+        this.seen = fileIdentity(this.deps.file);
       } catch (e) {
         this.deps.log(`network: ${(e as Error).message}`);
       }
@@ -198,7 +199,7 @@ export class SecretRotation<P extends RotationPeer> {
     try {
       const next = updateNetwork(this.deps.file, (n) => adoptRotation(n, { ...notice, until }, now));
       this.network = next;
-      this.mtimeMs = statSync(this.deps.file).mtimeMs;
+      this.seen = fileIdentity(this.deps.file);
       this.stats.noticesTaken++;
       this.deps.log(`network: ${from.name} rotated the network secret (generation ${notice.generation})`);
       this.follow(next);

@@ -198,6 +198,16 @@ export function formatNetwork(net: Network): string {
 
 // ---- Files ----
 
+/**
+ * What changes with every write of a file written by writeFileAtomic — its inode (a new file is
+ * renamed in each time), size and modification time — for caches: the time alone can hide a
+ * write that falls within one timestamp tick of the last read (CI saw it).
+ */
+export function fileIdentity(path: string): string {
+  const st = statSync(path);
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
 /** Where the previous good version of a file written by writeFileAtomic is kept. */
 export function lastGoodPath(path: string): string {
   return `${path}.last-good`;
