@@ -11,9 +11,8 @@
 import { AdminError, type NetworkInfo } from '../control/admin-types.ts';
 import { decodeInvite, encodeInvite, InviteError, type Invite } from '../network/invite.ts';
 import { existingNetwork, initNetwork, joinInvite, keyPathOf, networkFilePath, ownPublicKey, type NodeSetup } from '../network/setup.ts';
-import { approve, deny, fileIdentity, findMember, MAX_ROTATION_GRACE_MS, NetworkStoreError, revoke, rotateNetwork, updateNetwork, type MemberList, type Network } from '../network/store.ts';
+import { approve, deny, fileIdentity, findMember, isKeyText, MAX_ROTATION_GRACE_MS, NetworkStoreError, revoke, rotateNetwork, updateNetwork, type MemberList, type Network } from '../network/store.ts';
 
-const KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
 const HOUR_MS = 3600_000;
 /** The longest the old secret may stay accepted after a rotation, in hours (720: 30 days). */
 export const MAX_ROTATION_GRACE_HOURS = MAX_ROTATION_GRACE_MS / HOUR_MS;
@@ -169,7 +168,7 @@ export class NetworkAdmin {
 
   private member(publicKey: string): { net: Network; key: string; list: MemberList | null } {
     const key = publicKey.trim();
-    if (!KEY_RE.test(key)) throw new AdminError('invalid', 'That is not a device key (44 characters of base64); reload the page.');
+    if (!isKeyText(key)) throw new AdminError('invalid', 'That is not a device key (44 characters of base64); reload the page.');
     const net = this.required();
     return { net, key, list: findMember(net, key)?.list ?? null };
   }

@@ -26,7 +26,7 @@ import type { Config } from '../config/schema.ts';
 import { DEVICE_POLICIES, type DevicePolicy, type ExitConfig, type GatewayDevice } from '../config/gateway.ts';
 import { BEST_EXIT, type ExitChoice, type ExitOffer, type Hops, type PrivacySettings } from '../control/admin-types.ts';
 import { DEFAULT_DATA_DIR } from '../network/setup.ts';
-import { writeFileAtomic } from '../network/store.ts';
+import { isKeyText, writeFileAtomic } from '../network/store.ts';
 import { PADDING_MODES } from '../wire/padding.ts';
 
 export const SETTINGS_FILE = 'settings.json';
@@ -88,7 +88,6 @@ export class SettingsError extends Error {
 // ---- Validation ----
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-const KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
 
 /** A MAC address as the settings key it: lower case; null when `text` is not one. */
 export function normalizeMac(text: string): string | null {
@@ -122,7 +121,7 @@ function oneOf<T extends string | number>(t: Table, key: string, choices: readon
 
 function exitChoice(t: Table, where: string, field: string): ExitChoice {
   const v = t.exit;
-  if (v !== BEST_EXIT && (typeof v !== 'string' || !KEY_RE.test(v))) throw fieldError(where, `${field}.exit`, `expected "${BEST_EXIT}" or an exit's public key (base64, 44 characters)`);
+  if (v !== BEST_EXIT && (typeof v !== 'string' || !isKeyText(v))) throw fieldError(where, `${field}.exit`, `expected "${BEST_EXIT}" or an exit's public key (base64, 44 characters)`);
   return v;
 }
 

@@ -19,13 +19,13 @@
 // members rotating at once settle on one secret.
 
 import { encodeKey } from '../config/schema.ts';
-import { adoptRotation, fileIdentity, isNewer, loadNetwork, sameBytes, updateNetwork, expirePrevious, MAX_ROTATION_GRACE_MS, type Network, type RotationNotice } from './store.ts';
+import { equalBytes } from '@noble/ciphers/utils.js';
+import { adoptRotation, fileIdentity, isKeyText, isNewer, loadNetwork, updateNetwork, expirePrevious, type Network, type RotationNotice } from './store.ts';
 
 /** How often a member still under the previous secret is told the new one. */
 export const NOTICE_INTERVAL_MS = 2_000;
 /** Revoked keys a notice carries at most (the newest), so it fits one control message. */
 export const NOTICE_MAX_REVOKED = 12;
-const KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
 
 /** What rotation needs of a peer and of the device (device.ts). */
 export interface RotationPeer {
@@ -72,10 +72,10 @@ export function noticeMessage(net: Network): Record<string, unknown> {
 export function parseNotice(msg: Record<string, unknown>): RotationNotice | null {
   const { g, s, a, u, r } = msg;
   if (msg.t !== 'secret' || typeof g !== 'number' || !Number.isSafeInteger(g) || g < 1) return null;
-  if (typeof s !== 'string' || !KEY_RE.test(s) || typeof a !== 'string' || !KEY_RE.test(a) || typeof u !== 'string') return null;
+  if (typeof s !== 'string' || !isKeyText(s) || typeof a !== 'string' || !isKeyText(a) || typeof u !== 'string') return null;
   const until = new Date(u);
   if (Number.isNaN(until.getTime())) return null;
-  if (!Array.isArray(r) || r.length > NOTICE_MAX_REVOKED || !r.every((k) => typeof k === 'string' && KEY_RE.test(k))) return null;
+  if (!Array.isArray(r) || r.length > NOTICE_MAX_REVOKED || !r.every((k) => typeof k === 'string' && isKeyText(k))) return null;
   return { generation: g, secret: new Uint8Array(Buffer.from(s, 'base64')), addressSecret: new Uint8Array(Buffer.from(a, 'base64')), until, revoked: r as string[] };
 }
 
@@ -138,7 +138,7 @@ export class SecretRotation<P extends RotationPeer> {
   /** Makes the device's secrets what the file says. */
   private follow(net: Network): void {
     const dev = this.deps.dev;
-    if (!sameBytes(net.secret, this.inUse)) {
+    if (!equalBytes(net.secret, this.inUse)) {
       dev.rotateSecret(net.secret);
       this.inUse = net.secret;
       this.stats.rotations++;
@@ -184,9 +184,9 @@ export class SecretRotation<P extends RotationPeer> {
     if (msg.t !== 'secret') return false;
     const notice = parseNotice(msg);
     const net = this.read();
-    if (!notice || !net || !this.deps.isApproved(from.publicKey) || !sameBytes(notice.addressSecret, net.addressSecret)) {
+    if (!notice || !net || !this.deps.isApproved(from.publicKey) || !equalBytes(notice.addressSecret, net.addressSecret)) {
       this.stats.noticesIgnored++;
-      if (notice && net && !sameBytes(notice.addressSecret, net.addressSecret)) this.deps.log(`network: ${from.name} sent a secret of another network; ignored`);
+      if (notice && net && !equalBytes(notice.addressSecret, net.addressSecret)) this.deps.log(`network: ${from.name} sent a secret of another network; ignored`);
       return true;
     }
     if (!isNewer(net, notice)) {
@@ -195,9 +195,9 @@ export class SecretRotation<P extends RotationPeer> {
       return true;
     }
     const now = new Date(this.now());
-    const until = new Date(Math.min(notice.until.getTime(), now.getTime() + MAX_ROTATION_GRACE_MS));
     try {
-      const next = updateNetwork(this.deps.file, (n) => adoptRotation(n, { ...notice, until }, now));
+      // adoptRotation holds the notice's deadline to the longest grace.
+      const next = updateNetwork(this.deps.file, (n) => adoptRotation(n, notice, now));
       this.network = next;
       this.seen = fileIdentity(this.deps.file);
       this.stats.noticesTaken++;

@@ -28,6 +28,7 @@
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { INVITE_NAME_MAX_BYTES } from './invite.ts';
 
 export const NETWORK_FILE = 'network.toml';
@@ -80,6 +81,11 @@ export class NetworkStoreError extends Error {
 }
 
 const KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
+
+/** Whether `text` is a 32-byte key (or secret) in base64, 44 characters, as the network file holds them. */
+export function isKeyText(text: string): boolean {
+  return KEY_RE.test(text);
+}
 
 /** Checks a base64 key of 32 bytes and returns it trimmed; `what` names it in the error. */
 export function checkKeyText(text: string, what: string): string {
@@ -181,7 +187,7 @@ export function parseNetworkText(text: string, path: string): Network {
 export function formatNetwork(net: Network): string {
   const toToml = (m: Member) => ({ key: m.key, name: m.name, since: m.since });
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-  const rotated = net.generation > 0 || !sameBytes(net.addressSecret, net.secret);
+  const rotated = net.generation > 0 || !equalBytes(net.addressSecret, net.secret);
   const doc = {
     name: net.name,
     secret: b64(net.secret),
@@ -394,10 +400,6 @@ export function admit(net: Network, key: string, name: string, now: Date): { sta
   return { standing: to, network: moveTo(net, k, to, now, name) };
 }
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 // ---- Rotation of the secret (pure) ----
 
 /** How long the previous secret stays accepted after a rotation, unless told otherwise. */
@@ -422,7 +424,7 @@ export function rotateNetwork(net: Network, now: Date, graceMs = DEFAULT_ROTATIO
     throw new NetworkStoreError('invalid-argument', `the previous secret may stay accepted for 0 to ${MAX_ROTATION_GRACE_MS / 3600_000} hours`);
   }
   const secret = random(NETWORK_SECRET_BYTES);
-  if (secret.length !== NETWORK_SECRET_BYTES || sameBytes(secret, net.secret)) throw new NetworkStoreError('invalid-argument', 'the random source gave no new secret');
+  if (secret.length !== NETWORK_SECRET_BYTES || equalBytes(secret, net.secret)) throw new NetworkStoreError('invalid-argument', 'the random source gave no new secret');
   return {
     ...net,
     secret,
@@ -458,9 +460,9 @@ export function isNewer(net: Network, notice: RotationNotice): boolean {
  * this network), in which case `net` itself is returned.
  */
 export function adoptRotation(net: Network, notice: RotationNotice, now: Date): Network {
-  if (!isNewer(net, notice) || !sameBytes(notice.addressSecret, net.addressSecret)) return net;
+  if (!isNewer(net, notice) || !equalBytes(notice.addressSecret, net.addressSecret)) return net;
   // Joined by an invite made after the rotation: the secret is ours already, only its count is new.
-  if (sameBytes(notice.secret, net.secret)) return { ...net, generation: notice.generation };
+  if (equalBytes(notice.secret, net.secret)) return { ...net, generation: notice.generation };
   const until = new Date(Math.min(notice.until.getTime(), now.getTime() + MAX_ROTATION_GRACE_MS));
   let next: Network = {
     ...net,
