@@ -12,9 +12,10 @@ import { systemRunner } from './system/runner.ts';
 import { startControlServer } from './control/server.ts';
 import { openTun } from '../ffi/tun.ts';
 import { TunReader } from '../ffi/tun-reader.ts';
-import { findUdpSocketFd, setSocketBuffers } from '../ffi/socket-buffers.ts';
+import { setSocketBuffers } from '../ffi/socket-buffers.ts';
+import { bunSocket, workerSocket, type TunnelSocket } from './dataplane/tunnel-socket.ts';
 import { OutboundHost } from './dataplane/outbound-host.ts';
-import type { OutboundInit } from './dataplane/outbound-protocol.ts';
+import { IN_OPENED, type OutboundInit } from './dataplane/outbound-protocol.ts';
 import type { DiscoveryService } from './discovery/service.ts';
 import { identitySeed } from './discovery/identity.ts';
 import type { Endpoint as RecordEndpoint, MemberRecord } from './discovery/record.ts';
@@ -156,48 +157,41 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
   let udpErrors = 0;
   /** Datagrams the socket did not take (its send buffer full): sendMany sent fewer than asked. */
   let udpSendShort = 0;
-  const socket = await Bun.udpSocket({
-    hostname: '0.0.0.0',
-    port: ifc.listenPort,
-    socket: {
-      data(_s, data, port, address) {
-        if (dhtSocket && looksLikeKrpc(data)) dhtSocket.deliver(data, port, address);
-        else device?.inbound(data, port, address);
-      },
-      error(_s, err) {
-        // Bun reports ICMP errors (port unreachable while a peer restarts) here, sometimes
-        // with no error object. They are expected on a real network: count, never crash.
-        udpErrors++;
-        if (udpErrors <= 10 || udpErrors % 1000 === 0) log(`udp: ${err instanceof Error ? err.message : 'an ICMP error (a peer or DHT node unreachable)'} (${udpErrors} so far)`);
-      },
-    },
-  }).catch((e: Error) => {
-    tun.close();
-    throw new Error(`cannot listen on UDP port ${ifc.listenPort}: ${e.message} (is another VPN or Warren using it? set interface.listen_port)`);
-  });
-  // A send reports the error an earlier ICMP message left pending on the socket (a peer's port
-  // closed while it restarted) by throwing; that call sent nothing and cleared it: send again.
-  const sendAll = (list: (Uint8Array | number | string)[]): void => {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const sent = socket.sendMany(list);
-        if (sent * 3 < list.length) udpSendShort += list.length / 3 - sent;
-        return;
-      } catch (e) {
-        udpErrors++;
-        if (udpErrors <= 10 || udpErrors % 1000 === 0) log(`udp: send: ${(e as Error).message} (${udpErrors} so far)`);
-      }
-    }
+  // The data plane runs on its own thread (dataplane/outbound-loop.ts), which owns the UDP
+  // socket and receives on it, unless WARREN_OUTBOUND=main asks for the in-process path (Bun's
+  // socket, everything on this thread; for comparison in benchmarks).
+  const onWorker = process.env.WARREN_OUTBOUND !== 'main';
+  /** A datagram that reaches this thread: DHT messages to discovery, the rest to the device. */
+  const deliver = (data: Uint8Array, port: number, address: string): void => {
+    if (dhtSocket && looksLikeKrpc(data)) dhtSocket.deliver(data, port, address);
+    else device?.inbound(data, port, address);
   };
-  const sockFd = findUdpSocketFd(socket.port);
+  const onUdpError = (err: unknown): void => {
+    // ICMP errors (port unreachable while a peer restarts) are expected on a real network:
+    // count, never crash.
+    udpErrors++;
+    if (udpErrors <= 10 || udpErrors % 1000 === 0) log(`udp: ${err instanceof Error ? err.message : 'an ICMP error (a peer or DHT node unreachable)'} (${udpErrors} so far)`);
+  };
+  let socket: TunnelSocket;
+  try {
+    socket = onWorker
+      ? workerSocket(ifc.listenPort, onUdpError)
+      : await bunSocket(ifc.listenPort, deliver, onUdpError);
+  } catch (e) {
+    tun.close();
+    throw new Error(`cannot listen on UDP port ${ifc.listenPort}: ${(e as Error).message} (is another VPN or Warren using it? set interface.listen_port)`);
+  }
+  const sendAll = (list: (Uint8Array | number | string)[]): void => {
+    const sent = socket.sendMany(list);
+    if (sent * 3 < list.length) udpSendShort += list.length / 3 - sent;
+  };
+  const sockFd = socket.fd;
   if (sockFd === null) log('udp: could not find the socket descriptor; keeping the default buffer sizes');
   else {
     const got = setSocketBuffers(sockFd, UDP_BUFFER_BYTES);
     if (got.receive < UDP_BUFFER_BYTES) log(`udp: receive buffer is ${got.receive} bytes (asked ${UDP_BUFFER_BYTES}); bursts may be dropped`);
   }
-  // The outbound data plane runs on the TUN worker (dataplane/outbound-worker.ts) unless
-  // WARREN_OUTBOUND=main asks for the in-process path (for comparison in benchmarks).
-  const host = process.env.WARREN_OUTBOUND !== 'main' && sockFd !== null ? new OutboundHost(config.limits.maxPeers, ifc.mtu) : null;
+  const host = onWorker && sockFd !== null ? new OutboundHost(config.limits.maxPeers, ifc.mtu) : null;
   const membership = config.network ? new Membership(config.network, log, undefined, config.limits.maxPendingMembers) : null;
   let ports: PortService | null = null;
   const dev: Device = new Device(config, {
@@ -207,6 +201,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     now: () => performance.timeOrigin + performance.now(),
     log,
     sender: host ?? undefined,
+    receiver: host && socket.onWorker ? host : undefined,
     // On the native wire (only holders of the secret complete a handshake), an approved member
     // that reaches us first is admitted; an unknown one is recorded as pending.
     // Under the previous secret (after a rotation) only members approved before come in.
@@ -309,8 +304,18 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
       rejectAfterMs: config.timers.rejectAfterTime * 1000,
       routes: host.routes.sab,
       routeCapacity: host.routes.capacity,
+      ...(socket.onWorker ? { udpFd: sockFd, recv: host.recv.sab, recvCapacity: host.recv.capacity, rx: host.recv.rxSab, inbound: host.inbound } : {}),
     };
     init = outbound;
+    // What the worker does not deliver itself: handshakes, DHT messages, and data messages it
+    // opened that are not plain IP packets for a known endpoint.
+    if (socket.onWorker) {
+      void host.receive((kind, data, port, ip, index, receivedMs) => {
+        const address = `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
+        if (kind === IN_OPENED) dev.inboundOpened(data, index, port, address, receivedMs);
+        else deliver(data, port, address);
+      });
+    }
   }
   const reader = new TunReader(tun.fd, {
     slotSize: Math.max(2048, ifc.mtu + 64),
@@ -447,7 +452,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
     host?.close();
     await reader.stop();
     host?.dispose();
-    socket.close();
+    socket.close(); // after the worker stopped: it polls the socket
     tun.close();
     log('warren: stopped');
     process.exit(code);

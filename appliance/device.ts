@@ -35,7 +35,7 @@ import { runPeerTimers, type TimersMs } from './session/timers.ts';
 import { Peer } from './session/peer.ts';
 import { DatagramPool } from './dataplane/datagram-pool.ts';
 import { buildDatagram } from './dataplane/seal.ts';
-import type { DataSender } from './dataplane/outbound-host.ts';
+import type { DataReceiver, DataSender } from './dataplane/outbound-host.ts';
 
 const DEFAULT_V4: Prefix = { family: 4, bytes: new Uint8Array(4), bits: 0 };
 
@@ -62,6 +62,12 @@ export interface DeviceSeams {
    * then owns every keypair's send counter.
    */
   sender?: DataSender;
+  /**
+   * Who opens the peers' data messages off this thread (the daemon: the data-plane worker, which
+   * receives every datagram and hands this device only what it does not deliver itself). It then
+   * shares every session's receive key and replay window.
+   */
+  receiver?: DataReceiver;
   /**
    * A handshake initiation from a key this device has no peer for, authenticated (the initiator
    * proved its static key): the peer to add for it, or null to refuse. The daemon admits approved
@@ -153,6 +159,7 @@ export class Device {
     this.localCaps = cipher === 'aes256gcm' || (cipher === 'auto' && hasFastAes()) ? CAP_FAST_AES : 0;
     this.identity = { privateKey, publicKey: publicKeyOf(privateKey) };
     this.indices = new IndexTable<IndexEntry>(seams.random ?? randomU32);
+    if (seams.receiver) this.indices.setLowMask(seams.receiver.indexMask);
     this.cookies = new CookieChecker(this.identity.publicKey, { now: seams.now });
     const tc = config.timers;
     this.t = {
@@ -182,6 +189,7 @@ export class Device {
     const ss = dh(this.identity.privateKey, pc.publicKey) ?? undefined;
     const peer = new Peer(pc.name, pc.publicKey, pc.presharedKey, pc.endpoint, pc.allowedIps, pc.persistentKeepalive, ss, this.seams.now);
     peer.slot = this.freeSlots.shift() ?? this.nextSlot++;
+    this.seams.receiver?.takeReceived(peer.slot); // what the worker counted for the slot's last peer is not this one's
     this.peers.push(peer);
     this.byKey.set(keyId(pc.publicKey), peer);
     for (const prefix of pc.allowedIps) this.routes.insert(prefix, peer);
@@ -446,6 +454,20 @@ export class Device {
   private sendCounter(peer: Peer, kp: Keypair): number {
     const sender = this.seams.sender;
     return sender && kp.owner === 'worker' ? sender.sent(peer.slot).counter : kp.sendCounter;
+  }
+
+  /** For the handshake machinery (HandshakeHost): the data-plane worker opens a session's
+   * messages until it ends — past its time to rekey on receive (§6.2) or to expire it hands
+   * them to this thread, which does either. */
+  sessionKeys(event: 'add' | 'confirm' | 'remove', peer: Peer | null, kp: Keypair): void {
+    const receiver = this.seams.receiver;
+    if (!receiver) return;
+    if (event === 'remove') receiver.removeSession(kp);
+    else if (event === 'confirm') receiver.confirmSession(kp);
+    else {
+      const rekey = kp.isInitiator ? this.t.keepaliveTimeout + this.t.rekeyTimeout : 0;
+      receiver.addSession(kp, peer!.slot, peer!.next !== kp, kp.createdMs + this.t.rejectAfterTime - rekey);
+    }
   }
 
   /** Tells the outbound worker what it may send for this peer now (keys and endpoint). */
@@ -726,6 +748,26 @@ export class Device {
     this.receiveFrom(data, null, this.seams.now(), port, address);
   }
 
+  /**
+   * A data message the data-plane worker opened in place and accepted into its session's replay
+   * window at `now`, and left to this thread: a responder's first, one from a new endpoint, one
+   * past its session's fast time, or one that is not an IP packet (keepalive, relay, probe,
+   * control, circuit, peer exchange). `data` is the whole datagram, its header still masked.
+   */
+  inboundOpened(data: Uint8Array, index: number, port: number, address: string, now: number): void {
+    const entry = this.indices.get(index);
+    if (!entry?.keypair) {
+      this.counters.dropUnknownIndex++; // retired since the worker opened it
+      return;
+    }
+    if (now - entry.keypair.createdMs >= this.t.rejectAfterTime) {
+      this.counters.dropExpiredKeypair++;
+      return;
+    }
+    this.opened(data, entry.peer, entry.keypair, port, address, now, null);
+    this.flush();
+  }
+
   /** A datagram from the socket (`relayed` null) or delivered through a relay. */
   private receiveFrom(data: Uint8Array, relayed: Endpoint | null, now: number, port = 0, address = 'relay'): void {
     const hdr = this.header;
@@ -789,6 +831,12 @@ export class Device {
       this.counters.dropReplay++;
       return;
     }
+    this.opened(data, peer, kp, port, address, now, relayed);
+  }
+
+  /** An authenticated data message, its counter accepted: the session's and the peer's state, then its content. */
+  private opened(data: Uint8Array, peer: Peer, kp: Keypair, port: number, address: string, now: number, relayed: Endpoint | null): void {
+    const h = this.wire.headerBytes;
     if (peer.next === kp) this.handshakes.promoteNext(peer, now);
     // Roaming: the endpoint follows the latest authenticated packet (§2) — but a direct path
     // heard from recently is not given up for a relayed packet still in flight.

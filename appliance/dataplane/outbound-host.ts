@@ -2,13 +2,18 @@
 // sendable keypair into the send table, queues the main thread's own data (packets that waited
 // for a handshake, keepalives) into the command ring, and rings the worker's doorbell.
 
-import { createRing, ringViews, HEAD, TAIL, type RingLayout, type RingViews } from '../../ffi/tun-ring.ts';
+import { createRing, ringViews, HEAD, TAIL, STOP, type RingLayout, type RingViews } from '../../ffi/tun-ring.ts';
 import { createDoorbell, ring, closeDoorbell } from '../../ffi/dataplane.ts';
 import { SendTable, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DATA_SENT, F_FIRST_UNANSWERED } from './send-table.ts';
-import { CMD_KEEPALIVE, CMD_SLOT_SHIFT, STATS_INTS, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_SENT, S_MALFORMED } from './outbound-protocol.ts';
+import {
+  CMD_KEEPALIVE, CMD_SLOT_SHIFT, STATS_INTS, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_SENT, S_MALFORMED,
+  S_RX, S_RX_TO_MAIN, S_RX_AUTH, S_RX_REPLAY, S_RX_SOURCE, S_RX_TUN_DROPPED, S_RX_RING_FULL, S_RX_TOO_BIG, S_RX_ERRORS,
+  IN_RECORD, IN_SLOTS, RECV_SLOT_BYTES,
+} from './outbound-protocol.ts';
 import { parseIp, type Endpoint } from './packet/addr.ts';
 import { RouteShare, type SharedRoute } from './route-share.ts';
 import { WireKeyShare } from './wire-share.ts';
+import { ReceiveTable, receiveCapacity, RX_BYTES, RX_KEEPALIVES, RX_LAST, RX_PACKETS, STATE_OPEN, STATE_TO_MAIN } from './recv-table.ts';
 import type { Keypair } from '../session/keypair.ts';
 
 /** What the device needs from whoever seals and sends its data (in-process, or this worker). */
@@ -27,6 +32,26 @@ export interface DataSender {
   readonly slots: number;
 }
 
+/** What the device needs from whoever opens its peers' data messages off the main thread. */
+export interface DataReceiver {
+  /** Live local indices must differ in these low bits (session/index-table.ts). */
+  readonly indexMask: number;
+  /** A session's receive keys; its replay window becomes the shared one. `confirmed` false: the
+   * worker hands its messages to the main thread until confirmSession. */
+  addSession(kp: Keypair, peerSlot: number, confirmed: boolean, fastUntilMs: number): void;
+  confirmSession(kp: Keypair): void;
+  removeSession(kp: Keypair): void;
+  /** What the worker received for a peer slot since the last call (lastMs 0: nothing). */
+  takeReceived(slot: number): ReceivedFigures;
+}
+
+export interface ReceivedFigures {
+  lastMs: number;
+  packets: number;
+  bytes: number;
+  keepalives: number;
+}
+
 export interface SentFigures {
   counter: number;
   txPackets: number;
@@ -36,13 +61,20 @@ export interface SentFigures {
   firstUnansweredMs: number;
 }
 
-export class OutboundHost implements DataSender {
+export class OutboundHost implements DataSender, DataReceiver {
   readonly table: SendTable;
   readonly commands: RingLayout;
   readonly doorbell: number;
   readonly stats = new SharedArrayBuffer(STATS_INTS * 4);
   readonly wireKeys = new WireKeyShare();
   readonly routes: RouteShare;
+  readonly recv: ReceiveTable;
+  readonly indexMask: number;
+  /** Datagrams the worker hands this thread (IN_* records, outbound-protocol.ts). */
+  readonly inbound: RingLayout = createRing(IN_SLOTS, IN_RECORD + RECV_SLOT_BYTES);
+  /** Per slot, the worker's receive figures as last taken. */
+  private readonly rxSeen: Float64Array;
+  private readonly rxFigures: ReceivedFigures = { lastMs: 0, packets: 0, bytes: 0, keepalives: 0 };
   private readonly cmd: RingViews;
   private readonly counts = new Int32Array(this.stats);
   private head = 0;
@@ -55,6 +87,50 @@ export class OutboundHost implements DataSender {
     this.cmd = ringViews(this.commands);
     this.doorbell = createDoorbell();
     this.routes = new RouteShare(slots * 8);
+    this.recv = new ReceiveTable(receiveCapacity(slots), slots);
+    this.indexMask = this.recv.mask;
+    this.rxSeen = new Float64Array(slots * 4);
+  }
+
+  addSession(kp: Keypair, peerSlot: number, confirmed: boolean, fastUntilMs: number): void {
+    kp.replay = this.recv.add(kp.localIndex, {
+      state: confirmed ? STATE_OPEN : STATE_TO_MAIN,
+      peerSlot,
+      suite: kp.cipher === 'aes256gcm' ? 1 : 0,
+      wireSlot: kp.wireSlot,
+      fastUntilMs,
+    }, kp.receiveKey);
+  }
+
+  confirmSession(kp: Keypair): void {
+    this.recv.setState(kp.localIndex, STATE_OPEN);
+  }
+
+  removeSession(kp: Keypair): void {
+    this.recv.remove(kp.localIndex);
+  }
+
+  takeReceived(slot: number): ReceivedFigures {
+    const f = this.rxFigures;
+    const seen = this.rxSeen;
+    const o = slot * 4;
+    const last = this.recv.received(slot, RX_LAST);
+    if (last === seen[o + RX_LAST]) {
+      f.lastMs = 0;
+      return f;
+    }
+    const packets = this.recv.received(slot, RX_PACKETS);
+    const bytes = this.recv.received(slot, RX_BYTES);
+    const keepalives = this.recv.received(slot, RX_KEEPALIVES);
+    f.lastMs = last;
+    f.packets = packets - (seen[o + RX_PACKETS] ?? 0);
+    f.bytes = bytes - (seen[o + RX_BYTES] ?? 0);
+    f.keepalives = keepalives - (seen[o + RX_KEEPALIVES] ?? 0);
+    seen[o + RX_LAST] = last;
+    seen[o + RX_PACKETS] = packets;
+    seen[o + RX_BYTES] = bytes;
+    seen[o + RX_KEEPALIVES] = keepalives;
+    return f;
   }
 
   setWireKey(slot: number, header: Uint8Array | null): void {
@@ -117,8 +193,44 @@ export class OutboundHost implements DataSender {
     this.table.set(slot, F_FIRST_UNANSWERED, 0);
   }
 
+  /**
+   * Delivers the datagrams the worker hands this thread, in order, until close(): `kind` IN_RAW
+   * (as received) or IN_OPENED (opened in place, counter accepted; `index` its session), the
+   * source, and the time the worker received it. `data` is a copy the handler may keep.
+   */
+  async receive(handler: (kind: number, data: Uint8Array, port: number, ipv4: number, index: number, receivedMs: number) => void): Promise<void> {
+    const { control, lens, data } = ringViews(this.inbound);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const { slots, slotSize } = this.inbound;
+    let tail = Atomics.load(control, TAIL);
+    while (Atomics.load(control, STOP) === 0) {
+      const head = Atomics.load(control, HEAD);
+      if (head === tail) {
+        const wait = Atomics.waitAsync(control, HEAD, head);
+        if (wait.async) await wait.value;
+        continue;
+      }
+      for (; tail !== head; tail = (tail + 1) | 0) {
+        const base = (tail & (slots - 1)) * slotSize;
+        const len = lens[tail & (slots - 1)] ?? 0;
+        const copy = data.slice(base + IN_RECORD, base + IN_RECORD + len);
+        try {
+          handler(view.getUint8(base), copy, view.getUint16(base + 2), view.getUint32(base + 4), view.getUint32(base + 8), view.getFloat64(base + 16));
+        } catch (e) {
+          Atomics.store(control, TAIL, (tail + 1) | 0);
+          throw e; // a bug in the handler: surfaces as an unhandled rejection
+        }
+      }
+      Atomics.store(control, TAIL, tail);
+    }
+  }
+
   /** Worker-wide figures for status. */
-  counters(): { sent: number; forwardedToMain: number; noRoute: number; sendDropped: number; malformed: number } {
+  counters(): {
+    sent: number; forwardedToMain: number; noRoute: number; sendDropped: number; malformed: number;
+    received: number; receivedToMain: number; dropAuth: number; dropReplay: number; dropSourceNotAllowed: number;
+    dropTunFull: number; dropToMainFull: number; dropTooBig: number; receiveErrors: number;
+  } {
     const c = this.counts;
     return {
       sent: Atomics.load(c, S_SENT),
@@ -126,11 +238,23 @@ export class OutboundHost implements DataSender {
       noRoute: Atomics.load(c, S_NO_ROUTE),
       sendDropped: Atomics.load(c, S_SEND_DROPPED),
       malformed: Atomics.load(c, S_MALFORMED),
+      received: Atomics.load(c, S_RX),
+      receivedToMain: Atomics.load(c, S_RX_TO_MAIN),
+      dropAuth: Atomics.load(c, S_RX_AUTH),
+      dropReplay: Atomics.load(c, S_RX_REPLAY),
+      dropSourceNotAllowed: Atomics.load(c, S_RX_SOURCE),
+      dropTunFull: Atomics.load(c, S_RX_TUN_DROPPED),
+      dropToMainFull: Atomics.load(c, S_RX_RING_FULL),
+      dropTooBig: Atomics.load(c, S_RX_TOO_BIG),
+      receiveErrors: Atomics.load(c, S_RX_ERRORS),
     };
   }
 
-  /** Wakes the worker (e.g. to see STOP) and releases the doorbell. */
+  /** Wakes the worker (e.g. to see STOP), ends receive(), and releases the doorbell. */
   close(): void {
+    const control = ringViews(this.inbound).control;
+    Atomics.store(control, STOP, 1);
+    Atomics.notify(control, HEAD);
     ring(this.doorbell);
   }
 

@@ -1,29 +1,39 @@
-// The outbound data plane, on its own thread: TUN → cryptokey route → seal → sendmmsg, with no
-// hop through the main thread. Only what this thread cannot send (no sendable keypair: the
-// peer needs a handshake) goes to the main thread, through the TUN ring (ffi/tun-ring.ts).
-// The main thread sends its own data (packets that waited for a handshake, keepalives) through
-// the command ring, so every transport counter of a keypair is used by this thread alone.
+// The data plane, on its own thread, both ways with no hop through the main thread:
+//   outbound  TUN → cryptokey route → seal → sendmmsg
+//   inbound   recvmmsg → header → session (recv-table.ts) → open → replay → source check → TUN
+// Only what this thread cannot do goes to the main thread: outbound, packets of a peer with no
+// sendable keypair (it needs a handshake), through the TUN ring (ffi/tun-ring.ts); inbound,
+// handshakes, DHT messages and data messages that are not plain IP packets for a known endpoint
+// (opened and accepted already), through the inbound ring (IN_* records). The main thread sends
+// its own data (packets that waited for a handshake, keepalives) through the command ring, so
+// every transport counter of a keypair is used by this thread alone.
 //
 // Stages, per wake-up:
-//   1. wait     poll(2) on the TUN fd and the main thread's doorbell (an eventfd)
+//   1. wait     poll(2) on the TUN fd, the UDP socket and the main thread's doorbell (an eventfd)
 //   2. commands seal and send what the main thread queued
-//   3. read     up to 64 packets per call from the TUN (ffi/tun-batch.c)
-//   4. route    destination → peer slot (allowed IPs); its keypair from the send table
-//   5. seal     header, padding, AEAD in place, header protection (seal.ts)
-//   6. send     one sendmmsg(2) per batch on the daemon's UDP socket
-//   7. report   counters and send times into the send table for the main thread's timers
+//   3. receive  up to 32 datagrams per recvmmsg(2); open, check, write the packets to the TUN
+//   4. read     up to 64 packets per call from the TUN (ffi/tun-batch.c) — also right after a
+//               receive, whose packets' answers the kernel may have queued already
+//   5. route    destination → peer slot (allowed IPs); its keypair from the send table
+//   6. seal     header, padding, AEAD in place, header protection (seal.ts)
+//   7. send     one sendmmsg(2) per batch on the daemon's UDP socket
+//   8. report   counters, send and receive times into the tables for the main thread's timers
 //
 // Why: handing each packet to the main thread cost 0.1–1.3 ms per hop on an idle appliance
-// (an Atomics.waitAsync wake-up), and the main thread also decrypts everything inbound.
+// (an Atomics.waitAsync wake-up), and the main thread's event loop added ~100 µs to each
+// received datagram (scripts/bench/rtt-trace.ts).
 
 import { readBatch } from '../../ffi/tun-batch.ts';
-import { sendBatch, waitTunOrWake, drain, WAIT_TUN, WAIT_WAKE } from '../../ffi/dataplane.ts';
+import { sendBatch, waitTunOrWake, drain, recvBatch, writeBatch, WAIT_TUN, WAIT_WAKE, WAIT_UDP } from '../../ffi/dataplane.ts';
 import { HEAD, TAIL, STOP, RING_FULL, createRing, ringViews, type WorkerReport } from '../../ffi/tun-ring.ts';
 import { RouteShare } from './route-share.ts';
 import type { RouteTable } from './route-table.ts';
-import { ipVersion, dstOffset } from './packet/ip.ts';
+import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './packet/ip.ts';
+import { TAG_SIZE } from './packet/transport.ts';
+import { ReceiveTable, newReceiveState, STATE_OPEN, STATE_NONE } from './recv-table.ts';
+import type { DataHeader } from '../wire/wire.ts';
 import { SendTable, newSendState, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DATA_SENT, F_FIRST_UNANSWERED, type SendState } from './send-table.ts';
-import { buildDatagram, datagramSize } from './seal.ts';
+import { buildDatagram, datagramSize, transportNonce } from './seal.ts';
 import { NativeWire, WIREGUARD_WIRE, type Wire } from '../wire/wire.ts';
 import { WIRE_SLOTS, WireKeyShare } from './wire-share.ts';
 import { aeadFor, type InPlaceAead } from '../session/aead.ts';
@@ -31,25 +41,37 @@ import { REJECT_AFTER_MESSAGES } from '../session/keypair.ts';
 import { parsePrefix } from './packet/addr.ts';
 import { EXIT_ABSENT, EXIT_UNSET, MAX_DEVICE_EXITS, exitIndexOf } from './exit-ports.ts';
 
-import { WARM_PACKETS, CMD_LEN_MASK, CMD_SLOT_SHIFT, CMD_SLOT_MASK, CMD_KEEPALIVE, S_SENT, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_MALFORMED, type OutboundInit } from './outbound-protocol.ts';
+import {
+  WARM_PACKETS, CMD_LEN_MASK, CMD_SLOT_SHIFT, CMD_SLOT_MASK, CMD_KEEPALIVE, S_SENT, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_MALFORMED,
+  S_RX, S_RX_TO_MAIN, S_RX_AUTH, S_RX_REPLAY, S_RX_SOURCE, S_RX_TUN_DROPPED, S_RX_RING_FULL, S_RX_TOO_BIG, S_RX_ERRORS,
+  RECV_SLOT_BYTES, IN_RECORD, IN_RAW, IN_OPENED, type OutboundInit,
+} from './outbound-protocol.ts';
 
 const BATCH = 64;
+const RECV_BATCH = 32;
+const EBADF = 9;
+const ENOTSOCK = 88;
 const SEND_SLOTS = 256;
 const now = (): number => performance.timeOrigin + performance.now();
 
 /** The system calls of the loop: the native ones, or made-up ones for the warm-up. */
 export interface WorkerIo {
-  wait(fd: number, doorbell: number, timeoutMs: number): number;
+  wait(fd: number, doorbell: number, timeoutMs: number, udpFd: number): number;
   drain(doorbell: number): void;
   read(fd: number, data: Uint8Array, lens: Int32Array, max: number, slotBytes: number): number;
   send(fd: number, arena: Uint8Array, offs: Int32Array, lens: Int32Array, addrs: Uint8Array, n: number): number;
+  /** Inbound only (a worker that owns the UDP socket). */
+  recv?(fd: number, arena: Uint8Array, slotBytes: number, lens: Int32Array, addrs: Uint8Array, max: number): number;
+  write?(fd: number, arena: Uint8Array, offs: Int32Array, lens: Int32Array, n: number): number;
 }
 
-const NATIVE_IO: WorkerIo = {
+export const NATIVE_IO: WorkerIo = {
   wait: waitTunOrWake,
   drain,
   read: (fd, data, lens, max, slotBytes) => readBatch(fd, 0, data, lens, max, slotBytes, 0, max),
   send: sendBatch,
+  recv: recvBatch,
+  write: writeBatch,
 };
 
 export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): WorkerReport {
@@ -61,11 +83,16 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     ? new NativeWire({ header, envelope: unused, psk: unused }, init.wire.padding)
     : WIREGUARD_WIRE);
   let keysVersion = -1;
+  /** Slots with a header key (all zero: unused), which received datagrams are tried under. */
+  const wireUsable: boolean[] = headerKeys.map(() => false);
   const currentKeys = (): void => {
     const v = keyShare.version();
     if (v === keysVersion) return;
     keysVersion = v;
-    headerKeys.forEach((k, slot) => keyShare.read(slot, k));
+    headerKeys.forEach((k, slot) => {
+      keyShare.read(slot, k);
+      wireUsable[slot] = k.some((b) => b !== 0);
+    });
   };
   const aeads: InPlaceAead[] = [aeadFor('chacha20poly1305'), aeadFor('aes256gcm')];
   const table = new SendTable(init.slots, init.table);
@@ -120,14 +147,18 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const counters = new Float64Array(init.slots);
   let headOut = Atomics.load(tun.control, HEAD);
 
-  const refresh = (slot: number): boolean => {
+  /** The slot's published state, re-read when the main thread changed it: false when it has none. */
+  const known = (slot: number): boolean => {
     const seq = table.seq(slot);
     if (seq !== seenSeq[slot]) {
       ok[slot] = table.read(slot, state[slot]!);
       seenSeq[slot] = table.seq(slot);
     }
+    return ok[slot]!;
+  };
+  const refresh = (slot: number): boolean => {
     const st = state[slot]!;
-    if (!ok[slot] || now() - st.createdMs >= init.rejectAfterMs) return false;
+    if (!known(slot) || now() - st.createdMs >= init.rejectAfterMs) return false;
     if (counterGen[slot] !== st.keyGen) {
       counterGen[slot] = st.keyGen;
       counters[slot] = 0;
@@ -205,13 +236,150 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     Atomics.store(cmd.control, TAIL, tail);
   };
 
+  // ---------------------------------------------------------------- inbound
+  const udp = init.udpFd ?? -1;
+  const recv = udp >= 0 ? new ReceiveTable(init.recvCapacity!, init.slots, init.recv, init.rx) : null;
+  const session = newReceiveState();
+  const hdr: DataHeader = { index: 0, counter: 0 };
+  const rArena = new Uint8Array(udp >= 0 ? RECV_BATCH * RECV_SLOT_BYTES : 0);
+  const rLens = new Int32Array(RECV_BATCH);
+  const rAddrs = new Uint8Array(RECV_BATCH * 16);
+  const wOffs = new Int32Array(RECV_BATCH);
+  const wLens = new Int32Array(RECV_BATCH);
+  const rNonce = new Uint8Array(12);
+  const inLayout = init.inbound ?? createRing(2, 576);
+  const inRing = ringViews(inLayout);
+  const inView = new DataView(inRing.data.buffer, inRing.data.byteOffset, inRing.data.byteLength);
+  const inMask = inLayout.slots - 1;
+  let headIn = Atomics.load(inRing.control, HEAD);
+  const native = init.wire.kind === 'native';
+  const h = wires[0]!.headerBytes;
+
+  /** Hands a datagram to the main thread (IN_RAW: as received; IN_OPENED: opened, accepted). */
+  const toMain = (off: number, len: number, kind: number, port: number, ip: number, index: number, t: number): void => {
+    const tail = Atomics.load(inRing.control, TAIL);
+    if (((headIn - tail) | 0) >= inLayout.slots || len + IN_RECORD > inLayout.slotSize) {
+      Atomics.add(stats, S_RX_RING_FULL, 1);
+      return;
+    }
+    const slot = headIn & inMask;
+    const base = slot * inLayout.slotSize;
+    inView.setUint8(base, kind);
+    inView.setUint16(base + 2, port);
+    inView.setUint32(base + 4, ip);
+    inView.setUint32(base + 8, index);
+    inView.setFloat64(base + 16, t);
+    inRing.data.set(rArena.subarray(off, off + len), base + IN_RECORD);
+    inRing.lens[slot] = len;
+    headIn = (headIn + 1) | 0;
+    Atomics.add(stats, S_RX_TO_MAIN, 1);
+  };
+
+  /** Opens datagram k of the batch: its IP packet is queued for the TUN (true), or it went to the main thread or was dropped. */
+  const receiveOne = (k: number, t: number, routes: RouteTable<number> | null): boolean => {
+    const len = rLens[k]!;
+    if (len < 0) {
+      Atomics.add(stats, S_RX_TOO_BIG, 1);
+      return false;
+    }
+    const off = k * RECV_SLOT_BYTES;
+    const a = k * 16;
+    const port = (rAddrs[a + 2]! << 8) | rAddrs[a + 3]!;
+    const ip = ((rAddrs[a + 4]! << 24) | (rAddrs[a + 5]! << 16) | (rAddrs[a + 6]! << 8) | rAddrs[a + 7]!) >>> 0;
+    const d = rArena.subarray(off, off + len);
+    // The session: under either key slot's header key (one after a rotation), as the main thread tries.
+    let found = false;
+    for (let ws = 0; ws < WIRE_SLOTS && !found; ws++) {
+      if (native && !wireUsable[ws]) continue;
+      if (!wires[ws]!.readData(d, hdr)) continue;
+      found = recv!.read(hdr.index, session) !== STATE_NONE && session.wireSlot === ws;
+      if (!native) break;
+    }
+    if (!found || hdr.counter < 0 || t >= session.fastUntilMs) {
+      toMain(off, len, IN_RAW, port, ip, 0, t); // a handshake, a DHT message, or a session the main thread ends
+      return false;
+    }
+    const counter = hdr.counter;
+    if (!aeads[session.suite]!.open(session.key, transportNonce(counter, rNonce), d, h, len)) {
+      Atomics.add(stats, S_RX_AUTH, 1);
+      return false;
+    }
+    if (!recv!.accept(hdr.index, counter, REJECT_AFTER_MESSAGES)) {
+      Atomics.add(stats, S_RX_REPLAY, 1);
+      return false;
+    }
+    const slot = session.peerSlot;
+    table.set(slot, F_FIRST_UNANSWERED, 0); // answered: no new handshake for want of a reply
+    const plen = len - h - TAG_SIZE;
+    if (session.state !== STATE_OPEN || !known(slot) || state[slot]!.port !== port || state[slot]!.ipv4 !== ip) {
+      toMain(off, len, IN_OPENED, port, ip, hdr.index, t); // confirms a session, or roams
+      return false;
+    }
+    if (plen === 0 || (native && d[h] === 0)) {
+      recv!.count(slot, t, 0, true); // a keepalive
+      return false;
+    }
+    const pkt = d.subarray(h, h + plen);
+    const version = ipVersion(pkt, plen);
+    const ipLen = version === 0 ? 0 : ipPacketLength(pkt, plen, version);
+    if (ipLen === 0 || !routes) {
+      toMain(off, len, IN_OPENED, port, ip, hdr.index, t); // relay, probe, control, circuit, peer exchange
+      return false;
+    }
+    // The source must be the peer's: its allowed IPs, or (an exit) internet addresses.
+    if (routes.lookup(pkt, srcOffset(version as 4 | 6), version as 4 | 6) !== slot &&
+        !(version === 4 && routes.matchedBits === 0 && deviceExits && exitSlots.includes(slot))) {
+      Atomics.add(stats, S_RX_SOURCE, 1);
+      return false;
+    }
+    recv!.count(slot, t, ipLen, false);
+    wOffs[k] = off + h;
+    wLens[k] = ipLen;
+    return true;
+  };
+
+  /** Receives what waits on the socket; returns whether it wrote anything to the TUN. */
+  const receive = (t: number): boolean | number => {
+    const routes = currentRoutes();
+    let wrote = false;
+    for (let round = 0; round < 4; round++) {
+      const got = io.recv!(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH);
+      if (got < 0) {
+        if (-got === EBADF || -got === ENOTSOCK) return got;
+        Atomics.add(stats, S_RX_ERRORS, 1);
+        break;
+      }
+      Atomics.add(stats, S_RX, got);
+      let n = 0;
+      for (let k = 0; k < got; k++) {
+        if (receiveOne(k, t, routes)) {
+          wOffs[n] = wOffs[k]!;
+          wLens[n] = wLens[k]!;
+          n++;
+        }
+      }
+      if (n > 0) {
+        const took = io.write!(init.fd, rArena, wOffs, wLens, n);
+        if (took < n) Atomics.add(stats, S_RX_TUN_DROPPED, n - took);
+        wrote = true;
+      }
+      if (got < RECV_BATCH) break;
+    }
+    return wrote;
+  };
+
   while (Atomics.load(tun.control, STOP) === 0) {
-    const w = io.wait(init.fd, init.doorbell, init.pollMs);
+    let w = io.wait(init.fd, init.doorbell, init.pollMs, udp);
     if (w < 0) return { type: 'error', errno: -w, call: 'poll', message: `waiting for the TUN device failed (errno ${-w})` };
     if (w & WAIT_WAKE) io.drain(init.doorbell);
     const t = now();
     currentKeys();
     commands(t);
+    if (w & WAIT_UDP) {
+      const r = receive(t);
+      if (typeof r === 'number') return { type: 'error', errno: -r, call: 'recvmmsg', message: `receiving on the UDP socket failed (errno ${-r})` };
+      if (r) w |= WAIT_TUN; // the kernel may have queued the answers already (a ping's reply)
+    }
     if (w & WAIT_TUN) {
       const table = currentRoutes();
       for (let round = 0; round < 4; round++) {
@@ -237,6 +405,10 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     if (headOut !== Atomics.load(tun.control, HEAD)) {
       Atomics.store(tun.control, HEAD, headOut);
       Atomics.notify(tun.control, HEAD);
+    }
+    if (headIn !== Atomics.load(inRing.control, HEAD)) {
+      Atomics.store(inRing.control, HEAD, headIn);
+      Atomics.notify(inRing.control, HEAD);
     }
   }
   return { type: 'stopped' };
@@ -294,6 +466,6 @@ export function warmOutbound(real: OutboundInit, wakeups = WARM_PACKETS): { read
   };
   const stats = new SharedArrayBuffer(real.stats.byteLength);
   const commands = createRing(8, real.commands.slotSize);
-  runOutbound({ ...real, fd: -1, doorbell: -1, sockFd: -1, ring, commands, table: table.sab, slots: 2, stats, routes: routes.sab, routeCapacity: 2 }, io);
+  runOutbound({ ...real, fd: -1, doorbell: -1, sockFd: -1, udpFd: -1, ring, commands, table: table.sab, slots: 2, stats, routes: routes.sab, routeCapacity: 2 }, io);
   return { read, sealed };
 }

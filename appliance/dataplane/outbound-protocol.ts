@@ -16,7 +16,31 @@ export const S_FORWARDED = 1;
 export const S_NO_ROUTE = 2;
 export const S_SEND_DROPPED = 3;
 export const S_MALFORMED = 4;
-export const STATS_INTS = 8;
+/** Inbound (the worker receives on the UDP socket): datagrams read, handed to the main thread,
+ * dropped for a failed tag, a replayed counter, a source address the peer may not use, a TUN
+ * that refused the packet, a full ring to the main thread, or a size beyond a receive slot. */
+export const S_RX = 5;
+export const S_RX_TO_MAIN = 6;
+export const S_RX_AUTH = 7;
+export const S_RX_REPLAY = 8;
+export const S_RX_SOURCE = 9;
+export const S_RX_TUN_DROPPED = 10;
+export const S_RX_RING_FULL = 11;
+export const S_RX_TOO_BIG = 12;
+export const S_RX_ERRORS = 13;
+export const STATS_INTS = 16;
+
+/** Bytes of one received datagram's slot; a larger datagram is dropped (the largest Warren sends,
+ * a relayed full-MTU message, is MTU + 100 or so; DHT messages stay under 1,500). */
+export const RECV_SLOT_BYTES = 4096;
+
+/** The ring of datagrams the worker hands to the main thread: per slot a 32-byte record, then the
+ * datagram (lens[slot] its length). Record: kind u8 @0, port u16 @2, source IPv4 u32 @4, local
+ * index u32 @8, receive time f64 @16 (absolute ms); big-endian. */
+export const IN_RECORD = 32;
+export const IN_RAW = 0; // as received: the main thread's full receive path (handshakes, DHT, ...)
+export const IN_OPENED = 1; // a data message opened in place, its counter accepted (Device.inboundOpened)
+export const IN_SLOTS = 64;
 
 export interface OutboundInit {
   fd: number;
@@ -37,6 +61,14 @@ export interface OutboundInit {
   /** The shared route list (route-share.ts): prefixes → peer slots, updated while running. */
   routes: SharedArrayBuffer;
   routeCapacity: number;
+  /** Inbound, when the worker owns the UDP socket (absent or -1: the main thread receives). */
+  udpFd?: number;
+  /** The receive table (recv-table.ts) and its per-slot figures. */
+  recv?: SharedArrayBuffer;
+  recvCapacity?: number;
+  rx?: SharedArrayBuffer;
+  /** Datagrams for the main thread (IN_* records). */
+  inbound?: RingLayout;
 }
 
 /** Packets (and worker wake-ups) of the start-up warm-up (appliance/warmup.ts): ~60 ms of CPU here. More

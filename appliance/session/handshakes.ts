@@ -51,6 +51,9 @@ export interface HandshakeHost {
   publish(peer: Peer): void;
   flushStaged(peer: Peer, now: number): void;
   sendKeepalive(peer: Peer, now: number): void;
+  /** A session's receive keys came (confirmed: false for a responder's until its first message),
+   * were confirmed, or went: the data-plane worker opens its messages meanwhile. */
+  sessionKeys?(event: 'add' | 'confirm' | 'remove', peer: Peer | null, kp: Keypair): void;
 }
 
 export class Handshakes {
@@ -129,6 +132,7 @@ export class Handshakes {
     this.retire(peer.previous);
     peer.previous = null;
     peer.next = kp;
+    this.host.sessionKeys?.('add', peer, kp);
     this.host.queue(this.wireAt(slot).sealHandshake(message, SUITE_CODE[suite]), source);
     this.host.counters.responsesSent++;
     peer.lastSentMs = now;
@@ -155,6 +159,7 @@ export class Handshakes {
     this.host.counters.responsesReceived++;
     const kp = this.keypair(got.keys.sendKey, got.keys.receiveKey, receiver, got.remoteIndex, true, now, suite, slot);
     entry.keypair = kp;
+    this.host.sessionKeys?.('add', peer, kp);
     peer.handshake = null;
     peer.handshakeIndex = 0;
     peer.handshakeAttempts = 0;
@@ -227,6 +232,7 @@ export class Handshakes {
     if (peer.next) {
       peer.previous = peer.next;
       peer.next = null;
+      this.host.sessionKeys?.('confirm', peer, peer.previous);
       this.retire(peer.current);
     } else {
       peer.previous = peer.current;
@@ -244,6 +250,7 @@ export class Handshakes {
     peer.previous = peer.current;
     peer.current = kp;
     peer.next = null;
+    this.host.sessionKeys?.('confirm', peer, kp);
     this.sessionStarted(peer, now);
     this.host.publish(peer);
     this.host.flushStaged(peer, now);
@@ -264,6 +271,7 @@ export class Handshakes {
 
   retire(kp: Keypair | null): void {
     if (!kp) return;
+    this.host.sessionKeys?.('remove', null, kp);
     this.indices.delete(kp.localIndex);
     kp.wipe();
   }

@@ -4,21 +4,28 @@
 
 export class IndexTable<T> {
   private readonly map = new Map<number, T>();
+  /** With a low mask: the low bits of every live index, which no two share (the data-plane
+   * worker's receive table finds a session at index & mask, dataplane/recv-table.ts). */
+  private readonly low = new Set<number>();
+  private lowMask = 0;
   constructor(private readonly random: () => number = randomU32) {}
+
+  /** From now on no two live indices share their bits under `mask` (2^k − 1; set before any allocation). */
+  setLowMask(mask: number): void {
+    if (this.map.size > 0) throw new Error('set the low mask before allocating');
+    this.lowMask = mask;
+  }
 
   /** Allocates a fresh non-zero index not in use and binds it to `value`. */
   allocate(value: T): number {
     for (;;) {
       const i = this.random() >>> 0;
-      if (i !== 0 && !this.map.has(i)) {
+      if (i !== 0 && !this.map.has(i) && (this.lowMask === 0 || !this.low.has(i & this.lowMask))) {
         this.map.set(i, value);
+        if (this.lowMask) this.low.add(i & this.lowMask);
         return i;
       }
     }
-  }
-
-  set(index: number, value: T): void {
-    this.map.set(index, value);
   }
 
   get(index: number): T | undefined {
@@ -26,7 +33,7 @@ export class IndexTable<T> {
   }
 
   delete(index: number): void {
-    this.map.delete(index);
+    if (this.map.delete(index) && this.lowMask) this.low.delete(index & this.lowMask);
   }
 
   get size(): number {

@@ -18,7 +18,9 @@ export class Keypair {
   /** The key slot of the network secret its handshake was made under (native wire): its data
    * messages are masked with that secret's header key (wire-share.ts). */
   wireSlot = 0;
-  readonly replay = new ReplayWindow();
+  /** Its own, or (with a data-plane worker) a window in the shared receive table that the worker
+   * accepts this session's direct messages into too (dataplane/recv-table.ts). */
+  replay = new ReplayWindow();
   constructor(
     readonly sendKey: Uint8Array,
     readonly receiveKey: Uint8Array,

@@ -5,7 +5,7 @@
 import type { TimerConfig } from '../config/schema.ts';
 import type { Handshakes } from './handshakes.ts';
 import type { Peer } from './peer.ts';
-import type { DataSender } from '../dataplane/outbound-host.ts';
+import type { DataReceiver, DataSender } from '../dataplane/outbound-host.ts';
 
 /** The protocol timers in milliseconds. */
 export type TimersMs = { [K in keyof TimerConfig]: number };
@@ -13,7 +13,8 @@ export type TimersMs = { [K in keyof TimerConfig]: number };
 /** What the timers need from the device. */
 export interface TimerHost {
   readonly handshakes: Handshakes;
-  readonly seams: { sender?: DataSender };
+  readonly seams: { sender?: DataSender; receiver?: DataReceiver };
+  readonly counters: { keepalivesReceived: number };
   sendKeepalive(peer: Peer, now: number): void;
   publish(peer: Peer): void;
   log(line: string): void;
@@ -21,6 +22,8 @@ export interface TimerHost {
 
 export function runPeerTimers(host: TimerHost, peer: Peer, now: number, t: TimersMs): void {
   const sender = host.seams.sender;
+  const receiver = host.seams.receiver;
+  if (receiver) syncReceived(host, receiver, peer, t);
   if (sender) syncSent(host, sender, peer, t);
   // Retransmit an unanswered initiation, or give up after REKEY_ATTEMPT_TIME.
   if (peer.handshake && peer.retransmitDueMs && now >= peer.retransmitDueMs) {
@@ -56,6 +59,25 @@ export function runPeerTimers(host: TimerHost, peer: Peer, now: number, t: Timer
     peer.current = peer.previous = peer.next = null;
     host.publish(peer);
   }
+}
+
+/**
+ * With the data-plane worker, data arrives without the main thread seeing it: what the worker
+ * received since the last tick drives what an in-process receive would (§6: passive keepalive,
+ * no new handshake while the peer answers) and the peer's figures.
+ */
+function syncReceived(host: TimerHost, receiver: DataReceiver, peer: Peer, t: TimersMs): void {
+  const r = receiver.takeReceived(peer.slot);
+  if (r.lastMs === 0) return;
+  peer.stats.rxPackets += r.packets;
+  peer.stats.rxBytes += r.bytes;
+  host.counters.keepalivesReceived += r.keepalives;
+  if (r.lastMs <= peer.lastReceivedMs) return;
+  peer.lastReceivedMs = r.lastMs;
+  if (r.lastMs > peer.lastDirectMs) peer.lastDirectMs = r.lastMs;
+  peer.quality.heard(r.lastMs);
+  peer.newHandshakeDueMs = 0;
+  if (r.packets > 0 && peer.keepaliveDueMs === 0) peer.keepaliveDueMs = r.lastMs + t.keepaliveTimeout;
 }
 
 /**

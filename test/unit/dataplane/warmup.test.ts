@@ -33,7 +33,7 @@ describe('data plane warm-up', () => {
       const r = warmOutbound(init, 300);
       expect(r.read).toBeGreaterThanOrEqual(300);
       expect(r.sealed).toBe(r.read); // none forwarded to the main thread, none without a route
-      expect(host.counters()).toEqual({ sent: 0, forwardedToMain: 0, noRoute: 0, sendDropped: 0, malformed: 0 });
+      expect(Object.entries(host.counters()).filter(([, v]) => v !== 0)).toEqual([]);
       for (let slot = 0; slot < 4; slot++) {
         expect(host.table.get(slot, F_COUNTER)).toBe(0);
         expect(host.table.get(slot, F_TX_PACKETS)).toBe(0);
