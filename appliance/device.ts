@@ -940,6 +940,18 @@ export class Device {
   /** Called periodically (the daemon: every 100 ms): WireGuard's timers (§6) for every peer (session/timers.ts). */
   tick(): void {
     const now = this.seams.now();
+    const r = this.seams.receiver?.takeCounts();
+    if (r) {
+      // The worker's receive counts, into the same counters (a raw datagram it handed over was counted here).
+      const c = this.counters;
+      c.rxDatagrams += r.received - r.raw;
+      c.dropAuth += r.auth;
+      c.dropReplay += r.replay;
+      c.dropSourceNotAllowed += r.source;
+      c.dropTunFull += r.tunFull;
+      c.dropBusy += r.busy;
+      c.dropMalformed += r.tooBig;
+    }
     for (const peer of this.peers) runPeerTimers(this, peer, now, this.t);
     this.flush();
   }

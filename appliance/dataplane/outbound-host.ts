@@ -8,7 +8,7 @@ import { SendTable, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DAT
 import {
   CMD_KEEPALIVE, CMD_SLOT_SHIFT, STATS_INTS, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_SENT, S_MALFORMED,
   S_RX, S_RX_TO_MAIN, S_RX_AUTH, S_RX_REPLAY, S_RX_SOURCE, S_RX_TUN_DROPPED, S_RX_RING_FULL, S_RX_TOO_BIG, S_RX_ERRORS,
-  IN_RECORD, IN_SLOTS, RECV_SLOT_BYTES,
+  IN_RECORD, IN_SLOTS, S_RX_RAW, recvSlotBytes,
 } from './outbound-protocol.ts';
 import { parseIp, type Endpoint } from './packet/addr.ts';
 import { RouteShare, type SharedRoute } from './route-share.ts';
@@ -43,6 +43,21 @@ export interface DataReceiver {
   removeSession(kp: Keypair): void;
   /** What the worker received for a peer slot since the last call (lastMs 0: nothing). */
   takeReceived(slot: number): ReceivedFigures;
+  /** The worker's receive counts since the last call. */
+  takeCounts(): ReceiveCounts;
+}
+
+/** Datagrams received, handed over as received (raw), dropped for a failed tag, a replay, a source
+ * the peer may not use, a full TUN, a main thread too far behind (busy), a size past a slot. */
+export interface ReceiveCounts {
+  received: number;
+  raw: number;
+  auth: number;
+  replay: number;
+  source: number;
+  tunFull: number;
+  busy: number;
+  tooBig: number;
 }
 
 export interface ReceivedFigures {
@@ -71,7 +86,10 @@ export class OutboundHost implements DataSender, DataReceiver {
   readonly recv: ReceiveTable;
   readonly indexMask: number;
   /** Datagrams the worker hands this thread (IN_* records, outbound-protocol.ts). */
-  readonly inbound: RingLayout = createRing(IN_SLOTS, IN_RECORD + RECV_SLOT_BYTES);
+  readonly inbound: RingLayout;
+  /** Worker counts as last taken (takeCounts). */
+  private readonly countsSeen = new Int32Array(STATS_INTS);
+  private readonly countDeltas: ReceiveCounts = { received: 0, raw: 0, auth: 0, replay: 0, source: 0, tunFull: 0, busy: 0, tooBig: 0 };
   /** Per slot, the worker's receive figures as last taken. */
   private readonly rxSeen: Float64Array;
   private readonly rxFigures: ReceivedFigures = { lastMs: 0, packets: 0, bytes: 0, keepalives: 0 };
@@ -90,6 +108,28 @@ export class OutboundHost implements DataSender, DataReceiver {
     this.recv = new ReceiveTable(receiveCapacity(slots), slots);
     this.indexMask = this.recv.mask;
     this.rxSeen = new Float64Array(slots * 4);
+    this.inbound = createRing(IN_SLOTS, IN_RECORD + recvSlotBytes(mtu));
+  }
+
+  takeCounts(): ReceiveCounts {
+    const c = this.counts;
+    const seen = this.countsSeen;
+    const take = (i: number): number => {
+      const v = Atomics.load(c, i);
+      const d = (v - (seen[i] ?? 0)) | 0;
+      seen[i] = v;
+      return d;
+    };
+    const d = this.countDeltas;
+    d.received = take(S_RX);
+    d.raw = take(S_RX_RAW);
+    d.auth = take(S_RX_AUTH);
+    d.replay = take(S_RX_REPLAY);
+    d.source = take(S_RX_SOURCE);
+    d.tunFull = take(S_RX_TUN_DROPPED);
+    d.busy = take(S_RX_RING_FULL);
+    d.tooBig = take(S_RX_TOO_BIG);
+    return d;
   }
 
   addSession(kp: Keypair, peerSlot: number, confirmed: boolean, fastUntilMs: number): void {

@@ -43,8 +43,8 @@ import { EXIT_ABSENT, EXIT_UNSET, MAX_DEVICE_EXITS, exitIndexOf } from './exit-p
 
 import {
   WARM_PACKETS, CMD_LEN_MASK, CMD_SLOT_SHIFT, CMD_SLOT_MASK, CMD_KEEPALIVE, S_SENT, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_MALFORMED,
-  S_RX, S_RX_TO_MAIN, S_RX_AUTH, S_RX_REPLAY, S_RX_SOURCE, S_RX_TUN_DROPPED, S_RX_RING_FULL, S_RX_TOO_BIG, S_RX_ERRORS,
-  RECV_SLOT_BYTES, IN_RECORD, IN_RAW, IN_OPENED, type OutboundInit,
+  S_RX, S_RX_TO_MAIN, S_RX_AUTH, S_RX_REPLAY, S_RX_SOURCE, S_RX_TUN_DROPPED, S_RX_RING_FULL, S_RX_TOO_BIG, S_RX_ERRORS, S_RX_RAW,
+  recvSlotBytes, IN_RECORD, IN_RAW, IN_OPENED, type OutboundInit,
 } from './outbound-protocol.ts';
 
 const BATCH = 64;
@@ -241,6 +241,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const recv = udp >= 0 ? new ReceiveTable(init.recvCapacity!, init.slots, init.recv, init.rx) : null;
   const session = newReceiveState();
   const hdr: DataHeader = { index: 0, counter: 0 };
+  const RECV_SLOT_BYTES = recvSlotBytes(init.mtu);
   const rArena = new Uint8Array(udp >= 0 ? RECV_BATCH * RECV_SLOT_BYTES : 0);
   const rLens = new Int32Array(RECV_BATCH);
   const rAddrs = new Uint8Array(RECV_BATCH * 16);
@@ -273,6 +274,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     inRing.lens[slot] = len;
     headIn = (headIn + 1) | 0;
     Atomics.add(stats, S_RX_TO_MAIN, 1);
+    if (kind === IN_RAW) Atomics.add(stats, S_RX_RAW, 1);
   };
 
   /** Opens datagram k of the batch: its IP packet is queued for the TUN (true), or it went to the main thread or was dropped. */

@@ -28,11 +28,14 @@ export const S_RX_TUN_DROPPED = 10;
 export const S_RX_RING_FULL = 11;
 export const S_RX_TOO_BIG = 12;
 export const S_RX_ERRORS = 13;
+export const S_RX_RAW = 14; // of S_RX_TO_MAIN, those handed over as received (the main thread counts them)
 export const STATS_INTS = 16;
 
-/** Bytes of one received datagram's slot; a larger datagram is dropped (the largest Warren sends,
- * a relayed full-MTU message, is MTU + 100 or so; DHT messages stay under 1,500). */
-export const RECV_SLOT_BYTES = 4096;
+/** Bytes of one received datagram's slot for a link MTU; a larger datagram is dropped (the largest
+ * Warren sends, a relayed full-MTU message, is MTU + 100 or so; DHT messages stay under 1,500). */
+export function recvSlotBytes(mtu: number): number {
+  return Math.max(2048, Math.ceil((mtu + 256) / 8) * 8);
+}
 
 /** The ring of datagrams the worker hands to the main thread: per slot a 32-byte record, then the
  * datagram (lens[slot] its length). Record: kind u8 @0, port u16 @2, source IPv4 u32 @4, local
@@ -40,7 +43,7 @@ export const RECV_SLOT_BYTES = 4096;
 export const IN_RECORD = 32;
 export const IN_RAW = 0; // as received: the main thread's full receive path (handshakes, DHT, ...)
 export const IN_OPENED = 1; // a data message opened in place, its counter accepted (Device.inboundOpened)
-export const IN_SLOTS = 64;
+export const IN_SLOTS = 256;
 
 export interface OutboundInit {
   fd: number;

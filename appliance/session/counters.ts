@@ -15,6 +15,9 @@ export interface Counters {
   dropNoRoute: number;
   dropNoEndpoint: number;
   dropTunFull: number;
+  /** Datagrams the data-plane worker could not hand to the main thread (handshakes, DHT messages,
+   * anything not plain data) because the main thread was that far behind: dropped unexamined. */
+  dropBusy: number;
   /** Handshake messages without a valid mac1: dropped before any public-key operation. */
   handshakeBadMac: number;
   /** Handshake messages that failed after the public-key work (unknown key, wrong state). */
@@ -50,7 +53,7 @@ export interface Counters {
 export function newCounters(): Counters {
   return {
     rxDatagrams: 0, txDatagrams: 0, dropMalformed: 0, dropUnknownIndex: 0, dropAuth: 0, dropReplay: 0,
-    dropExpiredKeypair: 0, dropSourceNotAllowed: 0, dropNoRoute: 0, dropNoEndpoint: 0, dropTunFull: 0,
+    dropExpiredKeypair: 0, dropSourceNotAllowed: 0, dropNoRoute: 0, dropNoEndpoint: 0, dropTunFull: 0, dropBusy: 0,
     handshakeBadMac: 0, handshakeInvalid: 0, handshakeReplay: 0, handshakeFlood: 0, initiationsSent: 0, initiationsReceived: 0,
     responsesSent: 0, responsesReceived: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0,
     keepalivesSent: 0, keepalivesReceived: 0, relayForwarded: 0, relayRefused: 0, relayDelivered: 0, relaySent: 0,

@@ -162,7 +162,8 @@ export function tunnelSuite(wire: WireKind): void {
       await waitFor('garbage counted', async () => {
         const c = await counters(b);
         const dropped = (k: string) => c[k]! - before[k]!;
-        seen = dropped('dropMalformed') + dropped('dropUnknownIndex') + dropped('handshakeBadMac') + dropped('handshakeInvalid');
+        // dropBusy: a burst faster than the main thread drains the worker's ring to it, dropped unexamined.
+        seen = dropped('dropMalformed') + dropped('dropUnknownIndex') + dropped('handshakeBadMac') + dropped('handshakeInvalid') + dropped('dropBusy');
         return seen === 500;
       }, { timeoutMs: 10_000 }).catch((e: Error) => {
         throw new Error(`${e.message}: ${seen} of 500 counted`);
