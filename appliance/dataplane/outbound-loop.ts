@@ -419,15 +419,19 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
 /**
  * Runs this same loop over made-up traffic first, so JavaScriptCore has optimised it before the
  * first real packet (appliance/warmup.ts says why): two peers (one per cipher) in a scratch send
- * table, a few packets per wake-up, every datagram sealed and handed to a send that discards it.
- * Nothing touches the TUN, the socket or the real tables.
+ * table, a few packets per wake-up, every datagram sealed and handed to a send that discards it;
+ * and, when this worker receives (real.udpFd ≥ 0), datagrams sealed for two scratch sessions of
+ * those peers, opened and handed to a TUN write that discards them (one in 16 from another
+ * address: handed to a scratch ring for the main thread). Nothing touches the TUN, the socket or
+ * the real tables.
  */
-export function warmOutbound(real: OutboundInit, wakeups = WARM_PACKETS): { read: number; sealed: number } {
+export function warmOutbound(real: OutboundInit, wakeups = WARM_PACKETS): { read: number; sealed: number; received: number; written: number } {
   const table = new SendTable(2);
+  const keys = [0, 1].map(() => crypto.getRandomValues(new Uint8Array(32)));
   for (const slot of [0, 1]) {
     table.publish(slot, {
       remoteIndex: 0x01020304 + slot, suite: slot, keyGen: 1, port: 9, ipv4: 0x7f000001, wireSlot: 0,
-      createdMs: now(), key: crypto.getRandomValues(new Uint8Array(32)),
+      createdMs: now(), key: keys[slot]!,
     });
   }
   const routes = new RouteShare(2);
@@ -435,13 +439,36 @@ export function warmOutbound(real: OutboundInit, wakeups = WARM_PACKETS): { read
   const ring = createRing(8, real.ring.slotSize);
   const stop = ringViews(ring).control;
   const size = Math.min(1280, real.mtu);
+  const inbound = (real.udpFd ?? -1) >= 0;
+  // Receiving: two sessions at local indices 0x11 and 0x12, sealed as their peers would.
+  const recv = new ReceiveTable(16, 2);
+  const header = new Uint8Array(32);
+  if (real.wire.kind === 'native') new WireKeyShare(real.wire.headerKeys).read(0, header);
+  const wire: Wire = real.wire.kind === 'native' ? new NativeWire({ header, envelope: header, psk: header }, real.wire.padding) : WIREGUARD_WIRE;
+  const aeads = [aeadFor('chacha20poly1305'), aeadFor('aes256gcm')];
+  for (const slot of [0, 1]) recv.add(0x11 + slot, { state: STATE_OPEN, peerSlot: slot, suite: slot, wireSlot: 0, fastUntilMs: Infinity }, keys[slot]!);
+  const counters = new Float64Array(2);
+  const plain = new Uint8Array(size);
+  const nonce = new Uint8Array(12);
   let calls = 0;
   let read = 0;
   let sealed = 0;
+  let received = 0;
+  let written = 0;
+  const ipPacket = (at: Uint8Array, len: number, last: number, src: boolean): void => {
+    at.fill(0, 0, 20);
+    at[0] = 0x45;
+    at[2] = len >> 8;
+    at[3] = len & 0xff;
+    at[8] = 64;
+    at[9] = 17;
+    at.set([10, 254, 0, last], src ? 12 : 16);
+  };
   const io: WorkerIo = {
     wait: () => {
       if (++calls >= wakeups) Atomics.store(stop, STOP, 1);
-      return calls % 16 === 0 ? WAIT_TUN | WAIT_WAKE : WAIT_TUN;
+      const udp = inbound && calls % 2 === 0 ? WAIT_UDP : 0;
+      return (calls % 16 === 0 ? WAIT_TUN | WAIT_WAKE : WAIT_TUN) | udp;
     },
     drain: () => {},
     read: (_fd, data, lens, max, slotBytes) => {
@@ -449,13 +476,7 @@ export function warmOutbound(real: OutboundInit, wakeups = WARM_PACKETS): { read
       for (let k = 0; k < got; k++) {
         const at = k * slotBytes;
         const len = k === 0 ? 64 : size;
-        data.fill(0, at, at + 20);
-        data[at] = 0x45;
-        data[at + 2] = len >> 8;
-        data[at + 3] = len & 0xff;
-        data[at + 8] = 64;
-        data[at + 9] = 17;
-        data.set([10, 254, 0, 1 + ((calls + k) & 1)], at + 16);
+        ipPacket(data.subarray(at), len, 1 + ((calls + k) & 1), false);
         lens[k] = len;
       }
       read += got;
@@ -465,9 +486,32 @@ export function warmOutbound(real: OutboundInit, wakeups = WARM_PACKETS): { read
       sealed += n;
       return n;
     },
+    recv: (_fd, arena, slotBytes, lens, addrs, max) => {
+      const got = Math.min(max, 1 + (calls % 3));
+      for (let k = 0; k < got; k++) {
+        const slot = (calls + k) & 1;
+        const len = k === 0 ? 64 : size;
+        ipPacket(plain, len, 1 + slot, true);
+        const padded = wire.paddedSize(len, real.mtu);
+        const dgram = arena.subarray(k * slotBytes, k * slotBytes + datagramSize(wire, padded));
+        buildDatagram(dgram, wire, aeads[slot]!, keys[slot]!, nonce, 0x11 + slot, counters[slot]!++, plain.subarray(0, len), padded);
+        lens[k] = dgram.length;
+        addrs.fill(0, k * 16, k * 16 + 16);
+        addrs.set([2, 0, 0, (calls + k) % 16 === 0 ? 10 : 9, 127, 0, 0, 1], k * 16);
+      }
+      received += got;
+      return got;
+    },
+    write: (_fd, _arena, _offs, _lens, n) => {
+      written += n;
+      return n;
+    },
   };
   const stats = new SharedArrayBuffer(real.stats.byteLength);
   const commands = createRing(8, real.commands.slotSize);
-  runOutbound({ ...real, fd: -1, doorbell: -1, sockFd: -1, udpFd: -1, ring, commands, table: table.sab, slots: 2, stats, routes: routes.sab, routeCapacity: 2 }, io);
-  return { read, sealed };
+  runOutbound({
+    ...real, fd: -1, doorbell: -1, sockFd: -1, ring, commands, table: table.sab, slots: 2, stats, routes: routes.sab, routeCapacity: 2,
+    udpFd: inbound ? 0 : -1, recv: recv.sab, recvCapacity: 16, rx: recv.rxSab, inbound: createRing(8, IN_RECORD + recvSlotBytes(real.mtu)),
+  }, io);
+  return { read, sealed, received, written };
 }

@@ -7,6 +7,7 @@ import { warmOutbound } from '../../../appliance/dataplane/outbound-loop.ts';
 import { OutboundHost } from '../../../appliance/dataplane/outbound-host.ts';
 import { F_COUNTER, F_TX_PACKETS } from '../../../appliance/dataplane/send-table.ts';
 import { createRing } from '../../../ffi/tun-ring.ts';
+import { RX_LAST } from '../../../appliance/dataplane/recv-table.ts';
 import type { OutboundInit } from '../../../appliance/dataplane/outbound-protocol.ts';
 
 describe('data plane warm-up', () => {
@@ -20,19 +21,28 @@ describe('data plane warm-up', () => {
     }
   }
 
-  test('the outbound loop seals every made-up packet and touches none of the real state', () => {
+  test('the data-plane loop seals and opens every made-up packet and touches none of the real state', () => {
     const host = new OutboundHost(4, 1420);
     const key = () => crypto.getRandomValues(new Uint8Array(32));
+    host.setWireKey(0, key()); // the network secret's header key, as the device sets it
     const init: OutboundInit = {
       fd: -1, ring: createRing(8, 2048), batch: 64, pollMs: 100, sockFd: -1, doorbell: host.doorbell,
       commands: host.commands, table: host.table.sab, slots: 4, stats: host.stats,
       wire: { kind: 'native', headerKeys: host.wireKeys.sab, padding: 'bucket' },
       mtu: 1420, rejectAfterMs: 180_000, routes: host.routes.sab, routeCapacity: host.routes.capacity,
+      // Receiving too: the fake I/O never touches this descriptor.
+      udpFd: 1_000_000, recv: host.recv.sab, recvCapacity: host.recv.capacity, rx: host.recv.rxSab, inbound: host.inbound,
     };
     try {
       const r = warmOutbound(init, 300);
       expect(r.read).toBeGreaterThanOrEqual(300);
       expect(r.sealed).toBe(r.read); // none forwarded to the main thread, none without a route
+      // Every datagram received opened and written, but those from another address (1 in 16):
+      // those went to the scratch ring for the main thread.
+      expect(r.received).toBeGreaterThan(200);
+      expect(r.written).toBeLessThan(r.received);
+      expect(r.written).toBeGreaterThan(r.received * 0.85);
+      for (let slot = 0; slot < 4; slot++) expect(host.recv.received(slot, RX_LAST)).toBe(0);
       expect(Object.entries(host.counters()).filter(([, v]) => v !== 0)).toEqual([]);
       for (let slot = 0; slot < 4; slot++) {
         expect(host.table.get(slot, F_COUNTER)).toBe(0);
