@@ -32,6 +32,7 @@ import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './packet/ip.ts'
 import { TAG_SIZE } from './packet/transport.ts';
 import { ReceiveTable, newReceiveState, STATE_OPEN, STATE_NONE } from './recv-table.ts';
 import type { DataHeader } from '../wire/wire.ts';
+import { loadNativeReceive, RX_AUTH, RX_DELIVER, RX_KEEPALIVE, RX_OPENED, RX_RAW, RX_RESULT_INTS, RX_SOURCE, RX_TOO_BIG } from '../../ffi/receive.ts';
 import { SendTable, newSendState, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DATA_SENT, F_FIRST_UNANSWERED, type SendState } from './send-table.ts';
 import { buildDatagram, datagramSize, transportNonce } from './seal.ts';
 import { NativeWire, WIREGUARD_WIRE, type Wire } from '../wire/wire.ts';
@@ -242,9 +243,16 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const session = newReceiveState();
   const hdr: DataHeader = { index: 0, counter: 0 };
   const RECV_SLOT_BYTES = recvSlotBytes(init.mtu);
-  const rArena = new Uint8Array(udp >= 0 ? RECV_BATCH * RECV_SLOT_BYTES : 0);
-  const rLens = new Int32Array(RECV_BATCH);
-  const rAddrs = new Uint8Array(RECV_BATCH * 16);
+  // Shared memory never moves: the native receive path keeps no pointer, but is handed these each call.
+  const rArena = new Uint8Array(new SharedArrayBuffer(udp >= 0 ? RECV_BATCH * RECV_SLOT_BYTES : 8));
+  const rLens = new Int32Array(new SharedArrayBuffer(RECV_BATCH * 4));
+  const rAddrs = new Uint8Array(new SharedArrayBuffer(RECV_BATCH * 16));
+  // The native receive path (ffi/receive.c), where libsodium is: one call opens a whole batch.
+  const rx = udp >= 0 && io.recv === NATIVE_IO.recv ? loadNativeReceive() : null;
+  const rxResults = new Int32Array(new SharedArrayBuffer(RECV_BATCH * RX_RESULT_INTS * 4));
+  const rxKeys = new Uint8Array(new SharedArrayBuffer(WIRE_SLOTS * 32));
+  const recvWords = new Int32Array(init.recv ?? new SharedArrayBuffer(8));
+  const routeBytes = new Uint8Array(init.routes);
   const wOffs = new Int32Array(RECV_BATCH);
   const wLens = new Int32Array(RECV_BATCH);
   const rNonce = new Uint8Array(12);
@@ -340,8 +348,67 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     return true;
   };
 
+  /** The native path: a batch received and judged in one call; counters accepted here. */
+  const receiveNative = (t: number): boolean | number => {
+    let wrote = false;
+    let flags = native ? 1 : 0;
+    for (let ws = 0; ws < WIRE_SLOTS; ws++) {
+      if (wireUsable[ws]) flags |= 2 << ws;
+      rxKeys.set(headerKeys[ws]!, ws * 32);
+    }
+    for (let round = 0; round < 4; round++) {
+      const got = rx!.rx_batch(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH, rxKeys, flags, recvWords, recv!.mask, table.ints, routeBytes, t, rxResults);
+      if (got < 0) {
+        if (-got === EBADF || -got === ENOTSOCK) return got;
+        Atomics.add(stats, S_RX_ERRORS, 1);
+        break;
+      }
+      Atomics.add(stats, S_RX, got);
+      let n = 0;
+      for (let k = 0; k < got; k++) {
+        const r = k * RX_RESULT_INTS;
+        const verdict = rxResults[r]!;
+        if (verdict === RX_TOO_BIG) Atomics.add(stats, S_RX_TOO_BIG, 1);
+        else if (verdict === RX_AUTH) Atomics.add(stats, S_RX_AUTH, 1);
+        else if (verdict === RX_SOURCE) Atomics.add(stats, S_RX_SOURCE, 1);
+        else {
+          const a = k * 16;
+          const port = (rAddrs[a + 2]! << 8) | rAddrs[a + 3]!;
+          const ip = ((rAddrs[a + 4]! << 24) | (rAddrs[a + 5]! << 16) | (rAddrs[a + 6]! << 8) | rAddrs[a + 7]!) >>> 0;
+          if (verdict === RX_RAW) {
+            toMain(k * RECV_SLOT_BYTES, rxResults[r + 7]!, IN_RAW, port, ip, 0, t);
+            continue;
+          }
+          const index = rxResults[r + 1]! >>> 0;
+          if (!recv!.accept(index, (rxResults[r + 2]! >>> 0) + (rxResults[r + 3]! >>> 0) * 0x1_0000_0000, REJECT_AFTER_MESSAGES)) {
+            Atomics.add(stats, S_RX_REPLAY, 1);
+            continue;
+          }
+          const slot = rxResults[r + 4]!;
+          table.set(slot, F_FIRST_UNANSWERED, 0); // answered: no new handshake for want of a reply
+          if (verdict === RX_OPENED) toMain(k * RECV_SLOT_BYTES, rxResults[r + 7]!, IN_OPENED, port, ip, index, t);
+          else if (verdict === RX_KEEPALIVE) recv!.count(slot, t, 0, true);
+          else if (verdict === RX_DELIVER) {
+            recv!.count(slot, t, rxResults[r + 6]!, false);
+            wOffs[n] = rxResults[r + 5]!;
+            wLens[n] = rxResults[r + 6]!;
+            n++;
+          }
+        }
+      }
+      if (n > 0) {
+        const took = io.write!(init.fd, rArena, wOffs, wLens, n);
+        if (took < n) Atomics.add(stats, S_RX_TUN_DROPPED, n - took);
+        wrote = true;
+      }
+      if (got < RECV_BATCH) break;
+    }
+    return wrote;
+  };
+
   /** Receives what waits on the socket; returns whether it wrote anything to the TUN. */
   const receive = (t: number): boolean | number => {
+    if (rx) return receiveNative(t);
     const routes = currentRoutes();
     let wrote = false;
     for (let round = 0; round < 4; round++) {

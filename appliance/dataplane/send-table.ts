@@ -52,7 +52,8 @@ export function newSendState(): SendState {
 
 export class SendTable {
   readonly sab: SharedArrayBuffer;
-  private readonly ints: Int32Array;
+  /** Per slot the published ints (I_*); receive.c reads state, port and address here. */
+  readonly ints: Int32Array;
   readonly floats: Float64Array;
   private readonly keys: Uint8Array;
 

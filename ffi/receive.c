@@ -1,0 +1,232 @@
+/* The data-plane worker's receive path in one native call per batch (bun:ffi `cc`, TinyCC; no
+ * system headers, so the few declarations are here, Linux LP64 layout):
+ *   recvmmsg(2) → header (unmasked on the native wire) → session in the receive table → AEAD
+ *   open in place (libsodium) → endpoint check → keepalive / IP packet → source address check
+ * and a verdict per datagram for the JavaScript loop (appliance/dataplane/outbound-loop.ts), which
+ * accepts the counter into the session's replay window (under the window's lock, shared with the
+ * main thread — TinyCC has no atomics to take it here), counts, and writes the packets to the TUN.
+ *
+ * Why native: on an idle appliance every wake-up starts cold, and each JavaScript function and
+ * FFI call on the way costs microseconds then (scripts/bench/rtt-trace.ts: ~70 µs to open one
+ * datagram in JavaScript against ~10 µs warm). One call touching a few pages of C is cheaper.
+ *
+ * Layouts mirror the TypeScript that owns them: recv-table.ts (entries of 84 words), send-table.ts
+ * (per slot 8 float64 then 8 int32 each), route-share.ts (header ints, then 20-byte entries).
+ * The main thread writes the receive table under a seqlock; this code reads an entry between two
+ * loads of its seq and uses it only if they agree and are even. Without atomics that is not a
+ * guarantee on weakly ordered CPUs: a torn key only fails the tag (the datagram is dropped), and a
+ * torn state or index is checked again by the replay window's owner-checked accept. */
+
+typedef unsigned long size_t;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef unsigned char u8;
+typedef unsigned int socklen_t;
+struct iovec { void *base; size_t len; };
+struct msghdr {
+  void *name; socklen_t namelen; struct iovec *iov; size_t iovlen;
+  void *control; size_t controllen; int flags;
+};
+struct mmsghdr { struct msghdr hdr; unsigned int len; };
+extern int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags, void *timeout);
+extern int *__errno_location(void);
+extern void *dlopen(const char *file, int mode);
+extern void *dlsym(void *handle, const char *name);
+
+#define EINTR 4
+#define EAGAIN 11
+#define ENETUNREACH 101
+#define ECONNREFUSED 111
+#define EHOSTDOWN 112
+#define EHOSTUNREACH 113
+#define MSG_DONTWAIT 0x40
+#define MSG_TRUNC 0x20
+#define RTLD_NOW 2
+#define MAX_BATCH 64
+
+/* Verdicts (res[8i]); the JavaScript side names them RX_* (outbound-loop.ts). */
+#define V_TOO_BIG 0
+#define V_RAW 1          /* not a session of ours (handshake, DHT, garbage): to the main thread as received */
+#define V_AUTH 2         /* a session's header, but the tag failed: dropped */
+#define V_OPENED 3       /* opened; accept, then to the main thread (confirms a session, roams, not IP) */
+#define V_KEEPALIVE 4    /* opened; accept and count */
+#define V_DELIVER 5      /* opened; accept, count, write res[8i+5..6] to the TUN */
+#define V_SOURCE 6       /* opened, but the source address is not the peer's: dropped */
+
+/* Receive table entry (int32 words). */
+#define ENTRY_WORDS 84
+#define E_SEQ 0
+#define E_INDEX 1
+#define E_STATE 2
+#define E_PEER 3
+#define E_SUITE 4
+#define E_WIRE 5
+#define E_FAST_UNTIL 6
+#define E_KEY 8
+#define STATE_OPEN 1
+
+/* Send table: per slot 8 float64 (first) and 8 int32. */
+#define ST_FLOATS 8
+#define ST_INTS 8
+#define ST_STATE 1
+#define ST_PORT 5
+#define ST_IPV4 6
+
+/* Route share: header ints, then entries. */
+#define RS_HEADER_INTS 12
+#define RS_EXITS 4
+#define RS_MAX_EXITS 8
+#define RS_ENTRY 20
+
+#define HEADER_BYTES 12
+#define TAG_BYTES 16
+
+typedef int (*stream_xor_ic_fn)(u8 *c, const u8 *m, u64 mlen, const u8 *n, u32 ic, const u8 *k);
+typedef int (*aead_open_fn)(u8 *m, u64 *mlen_p, u8 *nsec, const u8 *c, u64 clen, const u8 *ad, u64 adlen, const u8 *npub, const u8 *k);
+static stream_xor_ic_fn stream_xor_ic;
+static aead_open_fn open_chacha;
+static aead_open_fn open_aes;
+
+/* Loads libsodium's functions: 1 when all there, 0 when not (the JavaScript path is used then). */
+int rx_init(void) {
+  void *h = dlopen("libsodium.so.23", RTLD_NOW);
+  if (!h) return 0;
+  int (*init)(void) = (int (*)(void))dlsym(h, "sodium_init");
+  int (*aes_ok)(void) = (int (*)(void))dlsym(h, "crypto_aead_aes256gcm_is_available");
+  stream_xor_ic = (stream_xor_ic_fn)dlsym(h, "crypto_stream_chacha20_ietf_xor_ic");
+  open_chacha = (aead_open_fn)dlsym(h, "crypto_aead_chacha20poly1305_ietf_decrypt");
+  open_aes = (aead_open_fn)dlsym(h, "crypto_aead_aes256gcm_decrypt");
+  if (!init || !aes_ok || !stream_xor_ic || !open_chacha || !open_aes) return 0;
+  if (init() < 0) return 0;
+  if (aes_ok() != 1) open_aes = 0;
+  return 1;
+}
+
+static u32 le32(const u8 *p) { return (u32)p[0] | ((u32)p[1] << 8) | ((u32)p[2] << 16) | ((u32)p[3] << 24); }
+
+/* The peer slot of the longest prefix holding `src` (family 4 or 6), -1 for none; *bits its length.
+ * A linear scan: a home network's members hold a few prefixes each. */
+static int route_of(const u8 *routes, int family, const u8 *src, int *bits) {
+  const int *head = (const int *)routes;
+  int count = head[1];
+  const u8 *e = routes + RS_HEADER_INTS * 4;
+  int best = -1, best_bits = -1;
+  int n = family == 4 ? 4 : 16;
+  for (int i = 0; i < count; i++, e += RS_ENTRY) {
+    if (e[0] != family || (int)e[1] <= best_bits) continue;
+    int b = e[1], full = b >> 3, rest = b & 7, ok = 1;
+    if (b > n * 8) continue;
+    for (int k = 0; k < full; k++) if (e[4 + k] != src[k]) { ok = 0; break; }
+    if (ok && rest) {
+      u8 m = (u8)(0xff << (8 - rest));
+      if ((e[4 + full] & m) != (src[full] & m)) ok = 0;
+    }
+    if (ok) { best = e[2] | (e[3] << 8); best_bits = b; }
+  }
+  *bits = best_bits;
+  return best;
+}
+
+/*
+ * Receives up to `max` datagrams (never blocking) into arena + i*slot_bytes, their sources at
+ * addrs + 16i, and judges each: res[8i..8i+8) = verdict, local index, counter low, counter high,
+ * peer slot, IP packet offset in the arena, its length, datagram length. `keys` holds the two key
+ * slots' header keys (32 bytes each); `wire` bit 0 = native, bits 1–2 = key slot 0/1 in use.
+ * Returns the count, 0 when nothing waited, or -errno.
+ */
+int rx_batch(int fd, u8 *arena, int slot_bytes, int *lens, u8 *addrs, int max,
+             const u8 *keys, int wire, int *recv, int mask, const int *send_ints,
+             const u8 *routes, double now, int *res) {
+  struct mmsghdr m[MAX_BATCH];
+  struct iovec v[MAX_BATCH];
+  if (max > MAX_BATCH) max = MAX_BATCH;
+  for (int i = 0; i < max; i++) {
+    v[i].base = arena + (long)i * slot_bytes; v[i].len = (size_t)slot_bytes;
+    m[i].hdr.name = addrs + 16 * i; m[i].hdr.namelen = 16;
+    m[i].hdr.iov = &v[i]; m[i].hdr.iovlen = 1;
+    m[i].hdr.control = 0; m[i].hdr.controllen = 0; m[i].hdr.flags = 0; m[i].len = 0;
+  }
+  int got;
+  for (int pending = 0;;) {
+    got = recvmmsg(fd, m, (unsigned int)max, MSG_DONTWAIT, 0);
+    if (got >= 0) break;
+    int e = *__errno_location();
+    if (e == EAGAIN) return 0;
+    if (e == EINTR) continue;
+    if ((e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN) && ++pending <= 8) continue;
+    return -e;
+  }
+  int native = wire & 1;
+  u8 zero[12], mk[12], key[32], nonce[12];
+  for (int k = 0; k < 12; k++) zero[k] = 0;
+  for (int i = 0; i < got; i++) {
+    int *r = res + 8 * i;
+    u8 *d = arena + (long)i * slot_bytes;
+    int len = (m[i].hdr.flags & MSG_TRUNC) ? -1 : (int)m[i].len;
+    r[0] = V_RAW; r[1] = 0; r[2] = 0; r[3] = 0; r[4] = 0; r[5] = 0; r[6] = 0; r[7] = len;
+    if (len < 0) { r[0] = V_TOO_BIG; continue; }
+    if (len < HEADER_BYTES + TAG_BYTES) continue;
+    /* The session: the current header key's, else the previous one's (after a rotation). */
+    int found = 0, *e = 0, suite = 0, peer = 0, state = 0;
+    u32 index = 0, lo = 0, hi = 0;
+    for (int ws = 0; ws < 2 && !found; ws++) {
+      if (native) {
+        if (!(wire & (2 << ws))) continue;
+        const u8 *s = d + HEADER_BYTES;
+        stream_xor_ic(mk, zero, 12, s + 4, le32(s), keys + 32 * ws);
+        u8 h[12];
+        for (int k = 0; k < 12; k++) h[k] = d[k] ^ mk[k];
+        index = le32(h); lo = le32(h + 4); hi = le32(h + 8);
+      } else {
+        if (ws > 0) break;
+        if (d[0] != 4 || d[1] || d[2] || d[3]) break;
+        index = le32(d + 4); lo = le32(d + 8); hi = le32(d + 12);
+      }
+      e = recv + (long)(index & (u32)mask) * ENTRY_WORDS;
+      for (int tries = 0; tries < 4 && !found; tries++) {
+        int s1 = *(volatile int *)(e + E_SEQ);
+        if (s1 & 1) continue;
+        if ((u32)e[E_INDEX] != index || e[E_WIRE] != ws) break;
+        state = e[E_STATE];
+        peer = e[E_PEER];
+        suite = e[E_SUITE];
+        double until = *(double *)(e + E_FAST_UNTIL);
+        for (int k = 0; k < 32; k++) key[k] = ((u8 *)(e + E_KEY))[k];
+        if (*(volatile int *)(e + E_SEQ) != s1) continue;
+        if (state == 0 || now >= until || hi >= 0x200000) break; /* the main thread rekeys or drops it */
+        found = 1;
+      }
+    }
+    if (!found) continue; /* V_RAW */
+    int h = HEADER_BYTES;
+    for (int k = 0; k < 4; k++) nonce[k] = 0;
+    for (int k = 0; k < 4; k++) { nonce[4 + k] = (u8)(lo >> (8 * k)); nonce[8 + k] = (u8)(hi >> (8 * k)); }
+    aead_open_fn open = suite == 1 ? open_aes : open_chacha;
+    if (!open || open(d + h, 0, 0, d + h, (u64)(len - h), 0, 0, nonce, key) != 0) { r[0] = V_AUTH; continue; }
+    r[1] = (int)index; r[2] = (int)lo; r[3] = (int)hi; r[4] = peer;
+    int plen = len - h - TAG_BYTES;
+    const int *st = send_ints + (long)peer * ST_INTS;
+    int port = (addrs[16 * i + 2] << 8) | addrs[16 * i + 3];
+    u32 ip = ((u32)addrs[16 * i + 4] << 24) | ((u32)addrs[16 * i + 5] << 16) | ((u32)addrs[16 * i + 6] << 8) | addrs[16 * i + 7];
+    if (state != STATE_OPEN || st[ST_STATE] != 1 || st[ST_PORT] != port || (u32)st[ST_IPV4] != ip) { r[0] = V_OPENED; continue; }
+    const u8 *p = d + h;
+    if (plen == 0 || (native && p[0] == 0)) { r[0] = V_KEEPALIVE; continue; }
+    int version = p[0] >> 4, ip_len = 0;
+    if (version == 4 && plen >= 20) ip_len = (p[2] << 8) | p[3];
+    else if (version == 6 && plen >= 40) ip_len = ((p[4] << 8) | p[5]) + 40;
+    else version = 0;
+    if (version == 0 || ip_len > plen || ip_len < (version == 4 ? 20 : 40)) { r[0] = V_OPENED; continue; } /* relay, probe, control ... */
+    /* The source must be the peer's: its allowed IPs, or (an exit) internet addresses. */
+    const int *rh = (const int *)routes;
+    int g1 = *(volatile int *)rh;
+    int bits = -1;
+    int owner = route_of(routes, version, p + (version == 4 ? 12 : 8), &bits);
+    if ((g1 & 1) || *(volatile int *)rh != g1) { r[0] = V_OPENED; continue; } /* routes being rewritten: the main thread checks */
+    int allowed = owner == peer;
+    if (!allowed && version == 4 && bits <= 0) /* the default route, or none (route-table.ts matchedBits) */
+      for (int k = 0; k < RS_MAX_EXITS; k++) if (rh[RS_EXITS + k] == peer) allowed = 1;
+    if (!allowed) { r[0] = V_SOURCE; continue; }
+    r[0] = V_DELIVER; r[5] = (int)((long)i * slot_bytes + h); r[6] = ip_len;
+  }
+  return got;
+}
