@@ -32,7 +32,10 @@ import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './packet/ip.ts'
 import { TAG_SIZE } from './packet/transport.ts';
 import { ReceiveTable, newReceiveState, STATE_OPEN, STATE_NONE } from './recv-table.ts';
 import type { DataHeader } from '../wire/wire.ts';
-import { loadNativeReceive, RX_AUTH, RX_DELIVER, RX_KEEPALIVE, RX_OPENED, RX_RAW, RX_RESULT_INTS, RX_SOURCE, RX_TOO_BIG } from '../../ffi/receive.ts';
+import {
+  loadFastPath, RX_AUTH, RX_DELIVER, RX_KEEPALIVE, RX_OPENED, RX_RAW, RX_RESULT_INTS, RX_SOURCE, RX_TOO_BIG,
+  TX_FORWARD, TX_JS, TX_MALFORMED, TX_NO_ROUTE, TX_RESULT_INTS, TX_SENT,
+} from '../../ffi/fastpath.ts';
 import { SendTable, newSendState, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DATA_SENT, F_FIRST_UNANSWERED, type SendState } from './send-table.ts';
 import { buildDatagram, datagramSize, transportNonce } from './seal.ts';
 import { NativeWire, WIREGUARD_WIRE, type Wire } from '../wire/wire.ts';
@@ -93,10 +96,12 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     headerKeys.forEach((k, slot) => {
       keyShare.read(slot, k);
       wireUsable[slot] = k.some((b) => b !== 0);
+      fastKeys.set(k, slot * 32);
     });
   };
   const aeads: InPlaceAead[] = [aeadFor('chacha20poly1305'), aeadFor('aes256gcm')];
   const table = new SendTable(init.slots, init.table);
+  const sendTable = table;
   const stats = new Int32Array(init.stats);
   const share = new RouteShare(init.routeCapacity, init.routes);
   let routeGen = -1;
@@ -137,15 +142,29 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const addrs = new Uint8Array(SEND_SLOTS * 16);
   let n = 0;
   // Packets read from the TUN.
-  const readData = new Uint8Array(BATCH * slotBytes);
+  const readData = new Uint8Array(new SharedArrayBuffer(BATCH * slotBytes));
   const readLens = new Int32Array(BATCH);
   const nonce = new Uint8Array(12);
   // Per peer: the keypair generation this thread's counter belongs to.
   const state: SendState[] = Array.from({ length: init.slots }, newSendState);
   const ok: boolean[] = new Array<boolean>(init.slots).fill(false);
   const seenSeq = new Int32Array(init.slots).fill(-1);
-  const counterGen = new Int32Array(init.slots).fill(-1);
-  const counters = new Float64Array(init.slots);
+  // Shared memory (it never moves), so the native path (ffi/fastpath.c) counts in them too.
+  const counterGen = new Int32Array(new SharedArrayBuffer(init.slots * 4)).fill(-1);
+  const counters = new Float64Array(new SharedArrayBuffer(init.slots * 8));
+  // The native paths both ways (ffi/fastpath.c), where libsodium is; made-up I/O (the warm-up,
+  // tests) runs the JavaScript ones.
+  const fast = io === NATIVE_IO ? loadFastPath() : null;
+  const txOut = new Uint8Array(new SharedArrayBuffer(fast ? BATCH * slotBytes : 8));
+  const txAddrs = new Uint8Array(new SharedArrayBuffer(BATCH * 16));
+  const txResults = new Int32Array(new SharedArrayBuffer(BATCH * TX_RESULT_INTS * 4));
+  const txCfg = new Int32Array(new SharedArrayBuffer(8 * 4));
+  txCfg[0] = init.wire.kind === 'native' ? 1 : 0;
+  txCfg[1] = init.wire.padding === 'off' ? 0 : init.wire.padding === 'bucket' ? 1 : 2;
+  txCfg[2] = init.mtu;
+  txCfg[3] = init.slots;
+  /** The header keys of both key slots, for the native paths. */
+  const fastKeys = new Uint8Array(new SharedArrayBuffer(WIRE_SLOTS * 32));
   let headOut = Atomics.load(tun.control, HEAD);
 
   /** The slot's published state, re-read when the main thread changed it: false when it has none. */
@@ -248,9 +267,8 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const rLens = new Int32Array(new SharedArrayBuffer(RECV_BATCH * 4));
   const rAddrs = new Uint8Array(new SharedArrayBuffer(RECV_BATCH * 16));
   // The native receive path (ffi/receive.c), where libsodium is: one call opens a whole batch.
-  const rx = udp >= 0 && io.recv === NATIVE_IO.recv ? loadNativeReceive() : null;
+  const rx = udp >= 0 ? fast : null;
   const rxResults = new Int32Array(new SharedArrayBuffer(RECV_BATCH * RX_RESULT_INTS * 4));
-  const rxKeys = new Uint8Array(new SharedArrayBuffer(WIRE_SLOTS * 32));
   const recvWords = new Int32Array(init.recv ?? new SharedArrayBuffer(8));
   const routeBytes = new Uint8Array(init.routes);
   const wOffs = new Int32Array(RECV_BATCH);
@@ -352,12 +370,9 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const receiveNative = (t: number): boolean | number => {
     let wrote = false;
     let flags = native ? 1 : 0;
-    for (let ws = 0; ws < WIRE_SLOTS; ws++) {
-      if (wireUsable[ws]) flags |= 2 << ws;
-      rxKeys.set(headerKeys[ws]!, ws * 32);
-    }
+    for (let ws = 0; ws < WIRE_SLOTS; ws++) if (wireUsable[ws]) flags |= 2 << ws;
     for (let round = 0; round < 4; round++) {
-      const got = rx!.rx_batch(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH, rxKeys, flags, recvWords, recv!.mask, table.ints, routeBytes, t, rxResults);
+      const got = rx!.rx_batch(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH, fastKeys, flags, recvWords, recv!.mask, table.ints, routeBytes, t, rxResults);
       if (got < 0) {
         if (-got === EBADF || -got === ENOTSOCK) return got;
         Atomics.add(stats, S_RX_ERRORS, 1);
@@ -437,6 +452,51 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     return wrote;
   };
 
+  /** One packet read from the TUN: routed, then sealed into the batch, or handed to the main thread. */
+  const route = (pkt: Uint8Array, t: number, table: RouteTable<number> | null): void => {
+    const version = ipVersion(pkt, pkt.length);
+    if (version === 0) {
+      Atomics.add(stats, S_MALFORMED, 1);
+      return;
+    }
+    let slot = table ? table.lookup(pkt, dstOffset(version), version) : null;
+    if (deviceExits && version === 4 && table!.matchedBits === 0) slot = deviceExit(pkt, slot);
+    if (slot === null) Atomics.add(stats, S_NO_ROUTE, 1);
+    else if (refresh(slot)) seal(slot, pkt, false, t);
+    else forward(pkt);
+  };
+
+  /** The native path: reads, routes, seals and sends in one call per batch; the rest here. */
+  const transmitNative = (t: number, table: RouteTable<number>): number => {
+    txCfg[4] = deviceExits ? 1 : 0;
+    for (let round = 0; round < 4; round++) {
+      const r = fast!.tx_batch(init.fd, readData, slotBytes, BATCH, init.sockFd, txOut, slotBytes, txAddrs, txCfg,
+        sendTable.floats, sendTable.ints, sendTable.keys, routeBytes, fastKeys, counters, counterGen, t, init.rejectAfterMs, txResults);
+      if (r < 0) return r;
+      const got = r & 0xffff;
+      const sent = r >>> 16;
+      let sealed = 0;
+      for (let k = 0; k < got; k++) {
+        const v = txResults[k * TX_RESULT_INTS]!;
+        if (v === TX_SENT) sealed++;
+        else if (v === TX_MALFORMED) Atomics.add(stats, S_MALFORMED, 1);
+        else if (v === TX_NO_ROUTE) Atomics.add(stats, S_NO_ROUTE, 1);
+        else {
+          const off = txResults[k * TX_RESULT_INTS + 1]!;
+          const pkt = readData.subarray(off, off + txResults[k * TX_RESULT_INTS + 2]!);
+          if (v === TX_FORWARD) forward(pkt);
+          else if (v === TX_JS) route(pkt, t, table);
+        }
+      }
+      if (sealed > 0) {
+        Atomics.add(stats, S_SENT, sent);
+        if (sent < sealed) Atomics.add(stats, S_SEND_DROPPED, sealed - sent);
+      }
+      if (got < BATCH) break;
+    }
+    return 0;
+  };
+
   while (Atomics.load(tun.control, STOP) === 0) {
     let w = io.wait(init.fd, init.doorbell, init.pollMs, udp);
     if (w < 0) return { type: 'error', errno: -w, call: 'poll', message: `waiting for the TUN device failed (errno ${-w})` };
@@ -451,23 +511,15 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     }
     if (w & WAIT_TUN) {
       const table = currentRoutes();
-      for (let round = 0; round < 4; round++) {
-        const got = io.read(init.fd, readData, readLens, BATCH, slotBytes);
-        if (got < 0) return { type: 'error', errno: -got, call: 'read', message: `reading from the TUN device failed (errno ${-got})` };
-        for (let k = 0; k < got; k++) {
-          const pkt = readData.subarray(k * slotBytes, k * slotBytes + (readLens[k] ?? 0));
-          const version = ipVersion(pkt, pkt.length);
-          if (version === 0) {
-            Atomics.add(stats, S_MALFORMED, 1);
-            continue;
-          }
-          let slot = table ? table.lookup(pkt, dstOffset(version), version) : null;
-          if (deviceExits && version === 4 && table!.matchedBits === 0) slot = deviceExit(pkt, slot);
-          if (slot === null) Atomics.add(stats, S_NO_ROUTE, 1);
-          else if (refresh(slot)) seal(slot, pkt, false, t);
-          else forward(pkt);
+      const r = fast && table ? transmitNative(t, table) : 0;
+      if (r < 0) return { type: 'error', errno: -r, call: 'read', message: `reading from the TUN device failed (errno ${-r})` };
+      if (!fast || !table) {
+        for (let round = 0; round < 4; round++) {
+          const got = io.read(init.fd, readData, readLens, BATCH, slotBytes);
+          if (got < 0) return { type: 'error', errno: -got, call: 'read', message: `reading from the TUN device failed (errno ${-got})` };
+          for (let k = 0; k < got; k++) route(readData.subarray(k * slotBytes, k * slotBytes + (readLens[k] ?? 0)), t, table);
+          if (got < BATCH) break;
         }
-        if (got < BATCH) break;
       }
     }
     flush();

@@ -55,7 +55,8 @@ export class SendTable {
   /** Per slot the published ints (I_*); receive.c reads state, port and address here. */
   readonly ints: Int32Array;
   readonly floats: Float64Array;
-  private readonly keys: Uint8Array;
+  /** Per slot the 32-byte send key (fastpath.c reads it under the seqlock). */
+  readonly keys: Uint8Array;
 
   constructor(
     readonly slots: number,
