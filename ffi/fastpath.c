@@ -396,3 +396,244 @@ int tx_batch(int tun, u8 *rd, int rd_slot, int max, int sock, u8 *out, int out_s
   }
   return n | (sent << 16);
 }
+
+/* ------------------------------------------------------------------ the whole loop */
+
+struct pollfd { int fd; short events; short revents; };
+struct timespec { long sec; long nsec; };
+extern int poll(struct pollfd *fds, unsigned long nfds, int timeout);
+extern long write(int fd, const void *buf, size_t count);
+extern int clock_gettime(int clock, struct timespec *ts);
+extern int pthread_mutex_lock(void *m);
+extern int pthread_mutex_unlock(void *m);
+
+#define POLLIN 0x1
+#define CLOCK_MONOTONIC 1
+
+/* Monotonic milliseconds; the caller adds the offset to its own clock (performance.timeOrigin + now). */
+double dp_mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.sec * 1000.0 + (double)ts.nsec / 1e6;
+}
+
+/* The replay window at w (session/replay.ts words: 1 any, 2–3 the highest counter, 4.. the ring);
+ * the caller holds the receive table's mutex. */
+static int accept_counter(int *w, u64 counter) {
+  u32 *ring = (u32 *)(w + 4);
+  double *lastp = (double *)(w + 2);
+  if (counter >= 9007199254740991ULL) return 0;
+  u64 block = counter / 32;
+  int any = w[1] == 1;
+  u64 prev = any ? (u64)*lastp : 0;
+  if (!any || counter > prev) {
+    u64 cur = prev / 32;
+    u64 diff = any ? block - cur : 64;
+    if (diff > 64) diff = 64;
+    for (u64 i = 1; i <= diff; i++) ring[(cur + i) & 63] = 0;
+    *lastp = (double)counter;
+    w[1] = 1;
+  } else if (prev - counter > 63 * 32) {
+    return 0;
+  }
+  u32 idx = (u32)(block & 63), bit = 1u << (u32)(counter % 32);
+  if (ring[idx] & bit) return 0;
+  ring[idx] |= bit;
+  return 1;
+}
+
+/* P: pointers (see outbound-loop.ts runFast), I: ints, D: doubles. */
+enum { P_R_ARENA, P_R_LENS, P_R_ADDRS, P_KEYSHARE, P_RECV, P_S_FLOATS, P_S_INTS, P_S_KEYS, P_ROUTES,
+       P_COUNTERS, P_GENS, P_RX_RES, P_T_READ, P_T_OUT, P_T_ADDRS, P_T_RES, P_T_CFG, P_STATS, P_RX_SLOTS,
+       P_IN_CTRL, P_IN_LENS, P_IN_DATA, P_TUN_CTRL, P_TUN_LENS, P_TUN_DATA, P_W_OFFS, P_W_LENS, P_MUTEX };
+enum { I_TUN, I_UDP, I_BELL, I_POLL_MS, I_R_SLOT, I_T_SLOT, I_MASK, I_IN_SLOTS, I_IN_SLOT, I_IN_HEAD,
+       I_TUN_SLOTS, I_TUN_SLOT, I_TUN_HEAD, I_NATIVE, I_PEERS, I_CALL };
+enum { D_OFFSET, D_REJECT_AFTER };
+/* Returns of dp_run. */
+#define R_WAKE 1
+#define R_TIMEOUT 2
+#define R_PUBLISH 3
+#define R_JS 4
+#define R_STOP 5
+/* Worker counters (outbound-protocol.ts S_*). */
+enum { S_SENT, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_MALFORMED, S_RX, S_RX_TO_MAIN, S_RX_AUTH,
+       S_RX_REPLAY, S_RX_SOURCE, S_RX_TUN_DROPPED, S_RX_RING_FULL, S_RX_TOO_BIG, S_RX_ERRORS, S_RX_RAW };
+#define RING_HEAD 0
+#define RING_TAIL 1
+#define RING_STOP 2
+#define RING_FULL 3
+#define IN_RECORD 32
+
+static void put_be(u8 *p, u64 v, int n) { for (int k = n - 1; k >= 0; k--) { p[k] = (u8)v; v >>= 8; } }
+
+/* A datagram to the main thread (outbound-protocol.ts IN_* records); 0 when its ring is full. */
+static int to_main(u64 *P, int *I, int kind, const u8 *d, int len, int port, u32 ip, u32 index, double t) {
+  int *ctrl = (int *)P[P_IN_CTRL];
+  int head = I[I_IN_HEAD], slots = I[I_IN_SLOTS], size = I[I_IN_SLOT];
+  int *stats = (int *)P[P_STATS];
+  if ((u32)(head - *(volatile int *)(ctrl + RING_TAIL)) >= (u32)slots || len + IN_RECORD > size) { stats[S_RX_RING_FULL]++; return 0; }
+  int slot = head & (slots - 1);
+  u8 *rec = (u8 *)P[P_IN_DATA] + (long)slot * size;
+  for (int k = 0; k < IN_RECORD; k++) rec[k] = 0;
+  rec[0] = (u8)kind;
+  put_be(rec + 2, (u64)port, 2);
+  put_be(rec + 4, ip, 4);
+  put_be(rec + 8, index, 4);
+  union { double f; u64 u; } tv;
+  tv.f = t;
+  put_be(rec + 16, tv.u, 8);
+  for (int k = 0; k < len; k++) rec[IN_RECORD + k] = d[k];
+  ((int *)P[P_IN_LENS])[slot] = len;
+  I[I_IN_HEAD] = head + 1;
+  stats[S_RX_TO_MAIN]++;
+  if (kind == 0) stats[S_RX_RAW]++;
+  return 1;
+}
+
+/* An outbound packet to the main thread (the TUN ring): it has no sendable keys for it. */
+static int to_main_tun(u64 *P, int *I, const u8 *p, int len) {
+  int *ctrl = (int *)P[P_TUN_CTRL];
+  int head = I[I_TUN_HEAD], slots = I[I_TUN_SLOTS], size = I[I_TUN_SLOT];
+  if ((u32)(head - *(volatile int *)(ctrl + RING_TAIL)) >= (u32)slots || len > size) { ctrl[RING_FULL]++; return 0; }
+  int slot = head & (slots - 1);
+  u8 *dst = (u8 *)P[P_TUN_DATA] + (long)slot * size;
+  for (int k = 0; k < len; k++) dst[k] = p[k];
+  ((int *)P[P_TUN_LENS])[slot] = len;
+  I[I_TUN_HEAD] = head + 1;
+  ((int *)P[P_STATS])[S_FORWARDED]++;
+  return 1;
+}
+
+/* Receives what waits on the socket, to the TUN or the main thread. 1 if it wrote to the TUN. */
+static int run_rx(u64 *P, int *I, double now, int *forwarded) {
+  int *stats = (int *)P[P_STATS];
+  int *res = (int *)P[P_RX_RES];
+  u8 *arena = (u8 *)P[P_R_ARENA];
+  u8 *addrs = (u8 *)P[P_R_ADDRS];
+  const u8 *keyshare = (const u8 *)P[P_KEYSHARE];
+  int *recv = (int *)P[P_RECV];
+  double *rxs = (double *)P[P_RX_SLOTS];
+  double *sf = (double *)P[P_S_FLOATS];
+  int *offs = (int *)P[P_W_OFFS], *lens = (int *)P[P_W_LENS];
+  int rslot = I[I_R_SLOT], native = I[I_NATIVE];
+  int wire = native;
+  for (int ws = 0; ws < 2; ws++) {
+    const u8 *k = keyshare + 8 + 32 * ws;
+    int used = 0;
+    for (int b = 0; b < 32; b++) used |= k[b];
+    if (used) wire |= 2 << ws;
+  }
+  int wrote = 0;
+  for (int round = 0; round < 4; round++) {
+    int got = rx_batch(I[I_UDP], arena, rslot, (int *)P[P_R_LENS], addrs, 32, keyshare + 8, wire, recv, I[I_MASK],
+                       (const int *)P[P_S_INTS], (const u8 *)P[P_ROUTES], now, res);
+    if (got < 0) { stats[S_RX_ERRORS]++; if (got == -9 || got == -88) return got; break; }
+    stats[S_RX] += got;
+    int n = 0;
+    for (int i = 0; i < got; i++) {
+      int *r = res + 8 * i;
+      int v = r[0];
+      const u8 *a = addrs + 16 * i;
+      int port = (a[2] << 8) | a[3];
+      u32 ip = ((u32)a[4] << 24) | ((u32)a[5] << 16) | ((u32)a[6] << 8) | a[7];
+      if (v == V_TOO_BIG) { stats[S_RX_TOO_BIG]++; continue; }
+      if (v == V_AUTH) { stats[S_RX_AUTH]++; continue; }
+      if (v == V_SOURCE) { stats[S_RX_SOURCE]++; continue; }
+      if (v == V_RAW) { *forwarded += to_main(P, I, 0, arena + (long)i * rslot, r[7], port, ip, 0, now); continue; }
+      u32 index = (u32)r[1];
+      u64 counter = (u64)(u32)r[2] | ((u64)(u32)r[3] << 32);
+      int *e = recv + (long)(index & (u32)I[I_MASK]) * ENTRY_WORDS;
+      pthread_mutex_lock((void *)P[P_MUTEX]);
+      int ok = (u32)e[E_INDEX] == index && e[E_STATE] != 0 && accept_counter(e + 16, counter);
+      pthread_mutex_unlock((void *)P[P_MUTEX]);
+      if (!ok) { stats[S_RX_REPLAY]++; continue; }
+      int slot = r[4];
+      sf[(long)slot * ST_FLOATS + F_FIRST_UNANSWERED] = 0; /* answered: no new handshake for want of a reply */
+      double *rx = rxs + (long)slot * 4;
+      if (v == V_OPENED) { *forwarded += to_main(P, I, 1, arena + (long)i * rslot, r[7], port, ip, index, now); continue; }
+      rx[0] = now;
+      if (v == V_KEEPALIVE) { rx[3] += 1; continue; }
+      rx[1] += 1;
+      rx[2] += r[6];
+      offs[n] = r[5];
+      lens[n] = r[6];
+      n++;
+    }
+    for (int k = 0; k < n; k++) {
+      long w = write(I[I_TUN], arena + offs[k], (size_t)lens[k]);
+      if (w < 0 && *__errno_location() == EINTR) w = write(I[I_TUN], arena + offs[k], (size_t)lens[k]);
+      if (w < 0) stats[S_RX_TUN_DROPPED]++;
+    }
+    if (n > 0) wrote = 1;
+    if (got < 32) break;
+  }
+  return wrote;
+}
+
+/* Reads, seals and sends what waits on the TUN; the rest to the main thread. 0, or -errno of a read. */
+static int run_tx(u64 *P, int *I, double now, double reject_after, int *forwarded) {
+  int *stats = (int *)P[P_STATS];
+  int *res = (int *)P[P_T_RES];
+  u8 *rd = (u8 *)P[P_T_READ];
+  int slot_bytes = I[I_T_SLOT];
+  for (int round = 0; round < 4; round++) {
+    int r = tx_batch(I[I_TUN], rd, slot_bytes, 64, I[I_UDP], (u8 *)P[P_T_OUT], slot_bytes, (u8 *)P[P_T_ADDRS],
+                     (const int *)P[P_T_CFG], (double *)P[P_S_FLOATS], (const int *)P[P_S_INTS], (const u8 *)P[P_S_KEYS],
+                     (const u8 *)P[P_ROUTES], (const u8 *)P[P_KEYSHARE] + 8, (double *)P[P_COUNTERS], (int *)P[P_GENS],
+                     now, reject_after, res);
+    if (r < 0) return r;
+    int got = r & 0xffff, sent = r >> 16, sealed = 0;
+    for (int k = 0; k < got; k++) {
+      int v = res[3 * k];
+      if (v == T_SENT) sealed++;
+      else if (v == T_MALFORMED) stats[S_MALFORMED]++;
+      else if (v == T_NO_ROUTE) stats[S_NO_ROUTE]++;
+      else *forwarded += to_main_tun(P, I, rd + res[3 * k + 1], res[3 * k + 2]); /* T_FORWARD (T_JS cannot happen here) */
+    }
+    stats[S_SENT] += sent;
+    if (sent < sealed) stats[S_SEND_DROPPED] += sealed - sent;
+    if (got < 64) break;
+  }
+  return 0;
+}
+
+/*
+ * The data plane's loop while it needs no JavaScript: wait, receive, write, read, seal, send.
+ * Returns to the caller when the doorbell rang (R_WAKE: the main thread queued sends), a wait
+ * timed out (R_TIMEOUT), datagrams or packets went into a ring for the main thread (R_PUBLISH:
+ * the caller publishes the heads I[I_IN_HEAD], I[I_TUN_HEAD] and wakes it), devices name exits
+ * (R_JS: the caller's loop routes by source port), STOP was set (R_STOP), or on an error (-errno;
+ * I[I_CALL] 1 poll, 2 recvmmsg, 3 TUN read).
+ */
+int dp_run(u64 *P, int *I, double *D) {
+  int *tun_ctrl = (int *)P[P_TUN_CTRL];
+  const int *routes = (const int *)P[P_ROUTES];
+  for (;;) {
+    if (*(volatile int *)(tun_ctrl + RING_STOP)) return R_STOP;
+    struct pollfd p[3];
+    p[0].fd = I[I_TUN]; p[0].events = POLLIN; p[0].revents = 0;
+    p[1].fd = I[I_BELL]; p[1].events = POLLIN; p[1].revents = 0;
+    p[2].fd = I[I_UDP]; p[2].events = POLLIN; p[2].revents = 0;
+    int pr = poll(p, 3, I[I_POLL_MS]);
+    if (pr < 0) {
+      if (*__errno_location() == EINTR) continue;
+      I[I_CALL] = 1;
+      return -*__errno_location();
+    }
+    if (pr == 0) return R_TIMEOUT;
+    if (p[1].revents) return R_WAKE;
+    for (int k = 0; k < RS_MAX_EXITS; k++) if (routes[RS_EXITS + k] != EXIT_UNSET) return R_JS;
+    double now = dp_mono_ms() + D[D_OFFSET];
+    int forwarded = 0, wrote = 0;
+    if (p[2].revents) {
+      wrote = run_rx(P, I, now, &forwarded);
+      if (wrote < 0) { I[I_CALL] = 2; return wrote; }
+    }
+    /* After writing to the TUN, read it at once: the kernel may have queued the answers already. */
+    if (p[0].revents || wrote) {
+      int r = run_tx(P, I, now, D[D_REJECT_AFTER], &forwarded);
+      if (r < 0) { I[I_CALL] = 3; return r; }
+    }
+    if (forwarded) return R_PUBLISH;
+  }
+}

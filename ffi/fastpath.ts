@@ -16,6 +16,8 @@ function compile() {
         args: ['i32', 'ptr', 'i32', 'ptr', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'ptr', 'f64', 'ptr'],
         returns: 'i32',
       },
+      dp_run: { args: ['ptr', 'ptr', 'ptr'], returns: 'i32' },
+      dp_mono_ms: { args: [], returns: 'f64' },
       tx_batch: {
         args: ['i32', 'ptr', 'i32', 'i32', 'i32', 'ptr', 'i32', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'f64', 'f64', 'ptr'],
         returns: 'i32',
@@ -42,6 +44,24 @@ export const TX_NO_ROUTE = 2;
 export const TX_FORWARD = 3;
 export const TX_JS = 4;
 export const TX_RESULT_INTS = 3;
+
+/** dp_run's pointer slots (fastpath.c P_*), int slots (I_*), double slots (D_*) and returns (R_*). */
+export const P = {
+  R_ARENA: 0, R_LENS: 1, R_ADDRS: 2, KEYSHARE: 3, RECV: 4, S_FLOATS: 5, S_INTS: 6, S_KEYS: 7, ROUTES: 8,
+  COUNTERS: 9, GENS: 10, RX_RES: 11, T_READ: 12, T_OUT: 13, T_ADDRS: 14, T_RES: 15, T_CFG: 16, STATS: 17,
+  RX_SLOTS: 18, IN_CTRL: 19, IN_LENS: 20, IN_DATA: 21, TUN_CTRL: 22, TUN_LENS: 23, TUN_DATA: 24, W_OFFS: 25,
+  W_LENS: 26, MUTEX: 27, COUNT: 28,
+} as const;
+export const I = {
+  TUN: 0, UDP: 1, BELL: 2, POLL_MS: 3, R_SLOT: 4, T_SLOT: 5, MASK: 6, IN_SLOTS: 7, IN_SLOT: 8, IN_HEAD: 9,
+  TUN_SLOTS: 10, TUN_SLOT: 11, TUN_HEAD: 12, NATIVE: 13, PEERS: 14, CALL: 15, COUNT: 16,
+} as const;
+export const D = { OFFSET: 0, REJECT_AFTER: 1, COUNT: 2 } as const;
+export const R_WAKE = 1;
+export const R_TIMEOUT = 2;
+export const R_PUBLISH = 3;
+export const R_JS = 4;
+export const R_STOP = 5;
 
 export type FastPath = ReturnType<typeof compile>;
 

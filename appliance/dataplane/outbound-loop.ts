@@ -32,8 +32,9 @@ import { ipVersion, dstOffset, srcOffset, ipPacketLength } from './packet/ip.ts'
 import { TAG_SIZE } from './packet/transport.ts';
 import { ReceiveTable, newReceiveState, STATE_OPEN, STATE_NONE } from './recv-table.ts';
 import type { DataHeader } from '../wire/wire.ts';
+import { ptr } from 'bun:ffi';
 import {
-  loadFastPath, RX_AUTH, RX_DELIVER, RX_KEEPALIVE, RX_OPENED, RX_RAW, RX_RESULT_INTS, RX_SOURCE, RX_TOO_BIG,
+  loadFastPath, P, I, D, R_JS, R_PUBLISH, R_STOP, R_TIMEOUT, R_WAKE, RX_AUTH, RX_DELIVER, RX_KEEPALIVE, RX_OPENED, RX_RAW, RX_RESULT_INTS, RX_SOURCE, RX_TOO_BIG,
   TX_FORWARD, TX_JS, TX_MALFORMED, TX_NO_ROUTE, TX_RESULT_INTS, TX_SENT,
 } from '../../ffi/fastpath.ts';
 import { SendTable, newSendState, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DATA_SENT, F_FIRST_UNANSWERED, type SendState } from './send-table.ts';
@@ -258,7 +259,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
 
   // ---------------------------------------------------------------- inbound
   const udp = init.udpFd ?? -1;
-  const recv = udp >= 0 ? new ReceiveTable(init.recvCapacity!, init.slots, init.recv, init.rx) : null;
+  const recv = udp >= 0 ? new ReceiveTable(init.recvCapacity!, init.slots, init.recv, init.rx, init.mutex) : null;
   const session = newReceiveState();
   const hdr: DataHeader = { index: 0, counter: 0 };
   const RECV_SLOT_BYTES = recvSlotBytes(init.mtu);
@@ -271,8 +272,8 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const rxResults = new Int32Array(new SharedArrayBuffer(RECV_BATCH * RX_RESULT_INTS * 4));
   const recvWords = new Int32Array(init.recv ?? new SharedArrayBuffer(8));
   const routeBytes = new Uint8Array(init.routes);
-  const wOffs = new Int32Array(RECV_BATCH);
-  const wLens = new Int32Array(RECV_BATCH);
+  const wOffs = new Int32Array(new SharedArrayBuffer(RECV_BATCH * 4));
+  const wLens = new Int32Array(new SharedArrayBuffer(RECV_BATCH * 4));
   const rNonce = new Uint8Array(12);
   const inLayout = init.inbound ?? createRing(2, 576);
   const inRing = ringViews(inLayout);
@@ -497,7 +498,75 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     return 0;
   };
 
+  // The whole loop in native code while it needs no JavaScript (fastpath.c dp_run): with the
+  // receive table's mutex (the native code takes it to accept counters) and libsodium.
+  const runFast = fast && rx && init.mutex ? fast : null;
+  const ptrs = new BigUint64Array(new SharedArrayBuffer(P.COUNT * 8));
+  const ints = new Int32Array(new SharedArrayBuffer(I.COUNT * 4));
+  const dbls = new Float64Array(new SharedArrayBuffer(D.COUNT * 8));
+  if (runFast) {
+    const tunLens = tun.lens;
+    const list: [number, Uint8Array | Int32Array | Float64Array][] = [
+      [P.R_ARENA, rArena], [P.R_LENS, rLens], [P.R_ADDRS, rAddrs], [P.KEYSHARE, new Uint8Array(init.wire.headerKeys)],
+      [P.RECV, recvWords], [P.S_FLOATS, sendTable.floats], [P.S_INTS, sendTable.ints], [P.S_KEYS, sendTable.keys],
+      [P.ROUTES, routeBytes], [P.COUNTERS, counters], [P.GENS, counterGen], [P.RX_RES, rxResults], [P.T_READ, readData],
+      [P.T_OUT, txOut], [P.T_ADDRS, txAddrs], [P.T_RES, txResults], [P.T_CFG, txCfg], [P.STATS, stats],
+      [P.RX_SLOTS, new Float64Array(init.rx!)], [P.IN_CTRL, inRing.control], [P.IN_LENS, inRing.lens], [P.IN_DATA, inRing.data],
+      [P.TUN_CTRL, tun.control], [P.TUN_LENS, tunLens], [P.TUN_DATA, tun.data], [P.W_OFFS, wOffs], [P.W_LENS, wLens],
+      [P.MUTEX, new Uint8Array(init.mutex!)],
+    ];
+    for (const [i, view] of list) ptrs[i] = BigInt(ptr(view));
+    ints[I.TUN] = init.fd;
+    ints[I.UDP] = udp;
+    ints[I.BELL] = init.doorbell;
+    ints[I.POLL_MS] = init.pollMs;
+    ints[I.R_SLOT] = RECV_SLOT_BYTES;
+    ints[I.T_SLOT] = slotBytes;
+    ints[I.MASK] = recv!.mask;
+    ints[I.IN_SLOTS] = inLayout.slots;
+    ints[I.IN_SLOT] = inLayout.slotSize;
+    ints[I.TUN_SLOTS] = init.ring.slots;
+    ints[I.TUN_SLOT] = init.ring.slotSize;
+    ints[I.NATIVE] = native ? 1 : 0;
+    ints[I.PEERS] = init.slots;
+    dbls[D.REJECT_AFTER] = init.rejectAfterMs;
+  }
+  const publish = (): void => {
+    if (headOut !== Atomics.load(tun.control, HEAD)) {
+      Atomics.store(tun.control, HEAD, headOut);
+      Atomics.notify(tun.control, HEAD);
+    }
+    if (headIn !== Atomics.load(inRing.control, HEAD)) {
+      Atomics.store(inRing.control, HEAD, headIn);
+      Atomics.notify(inRing.control, HEAD);
+    }
+  };
+  const CALLS = ['', 'poll', 'recvmmsg', 'read'];
+
   while (Atomics.load(tun.control, STOP) === 0) {
+    if (runFast) {
+      txCfg[4] = 0;
+      ints[I.IN_HEAD] = headIn;
+      ints[I.TUN_HEAD] = headOut;
+      dbls[D.OFFSET] = performance.timeOrigin + performance.now() - runFast.dp_mono_ms();
+      const r = runFast.dp_run(ptrs, ints, dbls);
+      headIn = ints[I.IN_HEAD]!;
+      headOut = ints[I.TUN_HEAD]!;
+      publish();
+      if (r < 0) {
+        const call = CALLS[ints[I.CALL]!] ?? 'poll';
+        return { type: 'error', errno: -r, call, message: `the data plane's ${call} failed (errno ${-r})` };
+      }
+      if (r === R_WAKE) {
+        io.drain(init.doorbell);
+        currentKeys();
+        commands(now());
+        flush();
+        continue;
+      }
+      if (r === R_TIMEOUT || r === R_PUBLISH || r === R_STOP) continue;
+      // R_JS: devices name exits; this wake-up goes through the loop below, which routes by port.
+    }
     let w = io.wait(init.fd, init.doorbell, init.pollMs, udp);
     if (w < 0) return { type: 'error', errno: -w, call: 'poll', message: `waiting for the TUN device failed (errno ${-w})` };
     if (w & WAIT_WAKE) io.drain(init.doorbell);
@@ -523,14 +592,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
       }
     }
     flush();
-    if (headOut !== Atomics.load(tun.control, HEAD)) {
-      Atomics.store(tun.control, HEAD, headOut);
-      Atomics.notify(tun.control, HEAD);
-    }
-    if (headIn !== Atomics.load(inRing.control, HEAD)) {
-      Atomics.store(inRing.control, HEAD, headIn);
-      Atomics.notify(inRing.control, HEAD);
-    }
+    publish();
   }
   return { type: 'stopped' };
 }

@@ -9,14 +9,16 @@
 //   float   fastUntilMs: past it the worker hands the session's messages to the main thread,
 //           which rekeys (§6.2) or drops them
 //   key     32 bytes, under the same seqlock
-//   replay  the session's replay window (session/replay.ts), under its own lock word: the worker
-//           accepts direct messages into it and the main thread relayed ones
+//   replay  the session's replay window (session/replay.ts): the worker accepts direct messages
+//           into it and the main thread relayed ones, under the table's mutex (ffi/mutex.ts; the
+//           worker's native code takes it too), or without one under the window's lock word
 // State: 0 none · 1 open and deliver · 2 open and hand to the main thread (a responder's session
 // not yet confirmed: the main thread promotes it on its first message).
 //
 // Received, per peer slot (float64s, written by the worker only): last received, packets, bytes.
 
-import { REPLAY_WORDS, ReplayWindow, acceptCounter, lockWindow, resetWindow, unlockWindow } from '../session/replay.ts';
+import { REPLAY_WORDS, acceptCounter, lockWindow, resetWindow, unlockWindow, type Replay } from '../session/replay.ts';
+import { SharedMutex } from '../../ffi/mutex.ts';
 
 const E_SEQ = 0;
 const E_INDEX = 1;
@@ -67,13 +69,17 @@ export class ReceiveTable {
   private readonly floats: Float64Array;
   private readonly bytes: Uint8Array;
   readonly rx: Float64Array;
+  /** With a mutex, every change and accept takes it (and the windows' lock words are unused). */
+  private readonly mutex: SharedMutex | null;
 
   constructor(
     readonly capacity: number,
     readonly peers: number,
     sab?: SharedArrayBuffer,
     rxSab?: SharedArrayBuffer,
+    mutexSab?: SharedArrayBuffer,
   ) {
+    this.mutex = mutexSab ? new SharedMutex(mutexSab) : null;
     if (capacity & (capacity - 1)) throw new RangeError('receive table capacity must be a power of two');
     this.mask = capacity - 1;
     this.sab = sab ?? new SharedArrayBuffer(capacity * ENTRY_WORDS * 4);
@@ -87,11 +93,21 @@ export class ReceiveTable {
 
   // ------------------------------------------------------------ the main thread
 
+  private lock(b: number): void {
+    if (this.mutex) this.mutex.lock();
+    else lockWindow(this.words, b + E_REPLAY);
+  }
+
+  private unlock(b: number): void {
+    if (this.mutex) this.mutex.unlock();
+    else unlockWindow(this.words, b + E_REPLAY);
+  }
+
   /** Publishes a session's receive key at its local index; returns its replay window (shared). */
-  add(index: number, s: Omit<ReceiveState, 'key'>, key: Uint8Array): ReplayWindow {
+  add(index: number, s: Omit<ReceiveState, 'key'>, key: Uint8Array): Replay {
     const b = (index & this.mask) * ENTRY_WORDS;
     const w = this.words;
-    lockWindow(w, b + E_REPLAY);
+    this.lock(b);
     Atomics.add(w, b + E_SEQ, 1);
     w[b + E_INDEX] = index | 0;
     w[b + E_PEER] = s.peerSlot;
@@ -102,18 +118,21 @@ export class ReceiveTable {
     resetWindow(w, b + E_REPLAY);
     w[b + E_STATE] = s.state;
     Atomics.add(w, b + E_SEQ, 1);
-    unlockWindow(w, b + E_REPLAY);
-    return new ReplayWindow(w, b + E_REPLAY);
+    this.unlock(b);
+    return { accept: (counter, limit) => this.accept(index, counter, limit) };
   }
 
   /** Changes a session's state (a responder's session confirmed: STATE_OPEN). */
   setState(index: number, state: number): void {
     const b = (index & this.mask) * ENTRY_WORDS;
     const w = this.words;
-    if (w[b + E_INDEX] !== (index | 0)) return;
-    Atomics.add(w, b + E_SEQ, 1);
-    w[b + E_STATE] = state;
-    Atomics.add(w, b + E_SEQ, 1);
+    this.lock(b);
+    if (w[b + E_INDEX] === (index | 0)) {
+      Atomics.add(w, b + E_SEQ, 1);
+      w[b + E_STATE] = state;
+      Atomics.add(w, b + E_SEQ, 1);
+    }
+    this.unlock(b);
   }
 
   /** Withdraws a session (retired): its key is wiped here too. */
@@ -121,13 +140,13 @@ export class ReceiveTable {
     const b = (index & this.mask) * ENTRY_WORDS;
     const w = this.words;
     if (w[b + E_INDEX] !== (index | 0)) return;
-    lockWindow(w, b + E_REPLAY);
+    this.lock(b);
     Atomics.add(w, b + E_SEQ, 1);
     w[b + E_STATE] = STATE_NONE;
     w[b + E_INDEX] = 0;
     w.fill(0, b + E_KEY, b + E_KEY + 8);
     Atomics.add(w, b + E_SEQ, 1);
-    unlockWindow(w, b + E_REPLAY);
+    this.unlock(b);
   }
 
   /** What the worker received for a peer slot (RX_*). */
@@ -160,12 +179,12 @@ export class ReceiveTable {
   accept(index: number, counter: number, limit: number): boolean {
     const b = (index & this.mask) * ENTRY_WORDS;
     const w = this.words;
-    lockWindow(w, b + E_REPLAY);
+    this.lock(b);
     try {
       if (w[b + E_INDEX] !== (index | 0) || w[b + E_STATE] === STATE_NONE) return false;
       return acceptCounter(w, this.floats, b + E_REPLAY, counter, limit);
     } finally {
-      unlockWindow(w, b + E_REPLAY);
+      this.unlock(b);
     }
   }
 

@@ -1,6 +1,6 @@
 // One direction-pair of transport keys from a completed handshake (WireGuard whitepaper §5.4.5).
 
-import { ReplayWindow } from './replay.ts';
+import { ReplayWindow, type Replay } from './replay.ts';
 import type { InPlaceAead } from './aead.ts';
 import { transportNonce } from '../dataplane/seal.ts';
 
@@ -20,7 +20,7 @@ export class Keypair {
   wireSlot = 0;
   /** Its own, or (with a data-plane worker) a window in the shared receive table that the worker
    * accepts this session's direct messages into too (dataplane/recv-table.ts). */
-  replay = new ReplayWindow();
+  replay: Replay = new ReplayWindow();
   constructor(
     readonly sendKey: Uint8Array,
     readonly receiveKey: Uint8Array,

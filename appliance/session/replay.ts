@@ -67,7 +67,12 @@ export function acceptCounter(words: Int32Array, last: Float64Array, base: numbe
   return true;
 }
 
-export class ReplayWindow {
+/** What a session's receive path needs of its window. */
+export interface Replay {
+  accept(counter: number, limit: number): boolean;
+}
+
+export class ReplayWindow implements Replay {
   private readonly words: Int32Array;
   private readonly last: Float64Array;
   private readonly base: number;
