@@ -110,7 +110,10 @@ int rx_init(void) {
   seal_aes = (aead_seal_fn)dlsym(h, "crypto_aead_aes256gcm_encrypt");
   if (!init || !aes_ok || !stream_xor_ic || !open_chacha || !open_aes || !seal_chacha || !seal_aes) return 0;
   if (init() < 0) return 0;
-  if (aes_ok() != 1) open_aes = seal_aes = 0;
+  if (aes_ok() != 1) {
+    open_aes = 0;
+    seal_aes = 0;
+  }
   return 1;
 }
 
@@ -177,7 +180,7 @@ int rx_batch(int fd, u8 *arena, int slot_bytes, int *lens, u8 *addrs, int max,
     int len = (m[i].hdr.flags & MSG_TRUNC) ? -1 : (int)m[i].len;
     r[0] = V_RAW; r[1] = 0; r[2] = 0; r[3] = 0; r[4] = 0; r[5] = 0; r[6] = 0; r[7] = len;
     if (len < 0) { r[0] = V_TOO_BIG; continue; }
-    if (len < HEADER_BYTES + TAG_BYTES) continue;
+    if (len < (native ? HEADER_BYTES : 16) + TAG_BYTES) continue;
     /* The session: the current header key's, else the previous one's (after a rotation). */
     int found = 0, *e = 0, suite = 0, peer = 0, state = 0;
     u32 index = 0, lo = 0, hi = 0;
@@ -210,7 +213,7 @@ int rx_batch(int fd, u8 *arena, int slot_bytes, int *lens, u8 *addrs, int max,
       }
     }
     if (!found) continue; /* V_RAW */
-    int h = HEADER_BYTES;
+    int h = native ? HEADER_BYTES : 16; /* WireGuard: type, index, counter */
     for (int k = 0; k < 4; k++) nonce[k] = 0;
     for (int k = 0; k < 4; k++) { nonce[4 + k] = (u8)(lo >> (8 * k)); nonce[8 + k] = (u8)(hi >> (8 * k)); }
     aead_open_fn open = suite == 1 ? open_aes : open_chacha;

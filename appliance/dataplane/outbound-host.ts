@@ -8,7 +8,7 @@ import { SendTable, F_COUNTER, F_TX_PACKETS, F_TX_BYTES, F_LAST_SENT, F_LAST_DAT
 import {
   CMD_KEEPALIVE, CMD_SLOT_SHIFT, STATS_INTS, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_SENT, S_MALFORMED,
   S_RX, S_RX_TO_MAIN, S_RX_AUTH, S_RX_REPLAY, S_RX_SOURCE, S_RX_TUN_DROPPED, S_RX_RING_FULL, S_RX_TOO_BIG, S_RX_ERRORS,
-  IN_RECORD, IN_SLOTS, S_RX_RAW, recvSlotBytes,
+  IN_RECORD, IN_SLOTS, S_RX_RAW, S_FASTPATH, recvSlotBytes,
 } from './outbound-protocol.ts';
 import { parseIp, type Endpoint } from './packet/addr.ts';
 import { RouteShare, type SharedRoute } from './route-share.ts';
@@ -273,6 +273,8 @@ export class OutboundHost implements DataSender, DataReceiver {
     sent: number; forwardedToMain: number; noRoute: number; sendDropped: number; malformed: number;
     received: number; receivedToMain: number; dropAuth: number; dropReplay: number; dropSourceNotAllowed: number;
     dropTunFull: number; dropToMainFull: number; dropTooBig: number; receiveErrors: number;
+    /** 2: the worker's whole loop runs native code; 1: native batches; 0: JavaScript only. */
+    fastPath: number;
   } {
     const c = this.counts;
     return {
@@ -290,6 +292,7 @@ export class OutboundHost implements DataSender, DataReceiver {
       dropToMainFull: Atomics.load(c, S_RX_RING_FULL),
       dropTooBig: Atomics.load(c, S_RX_TOO_BIG),
       receiveErrors: Atomics.load(c, S_RX_ERRORS),
+      fastPath: Atomics.load(c, S_FASTPATH),
     };
   }
 

@@ -48,7 +48,7 @@ import { EXIT_ABSENT, EXIT_UNSET, MAX_DEVICE_EXITS, exitIndexOf } from './exit-p
 
 import {
   WARM_PACKETS, CMD_LEN_MASK, CMD_SLOT_SHIFT, CMD_SLOT_MASK, CMD_KEEPALIVE, S_SENT, S_FORWARDED, S_NO_ROUTE, S_SEND_DROPPED, S_MALFORMED,
-  S_RX, S_RX_TO_MAIN, S_RX_AUTH, S_RX_REPLAY, S_RX_SOURCE, S_RX_TUN_DROPPED, S_RX_RING_FULL, S_RX_TOO_BIG, S_RX_ERRORS, S_RX_RAW,
+  S_RX, S_RX_TO_MAIN, S_RX_AUTH, S_RX_REPLAY, S_RX_SOURCE, S_RX_TUN_DROPPED, S_RX_RING_FULL, S_RX_TOO_BIG, S_RX_ERRORS, S_RX_RAW, S_FASTPATH,
   recvSlotBytes, IN_RECORD, IN_RAW, IN_OPENED, type OutboundInit,
 } from './outbound-protocol.ts';
 
@@ -501,6 +501,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   // The whole loop in native code while it needs no JavaScript (fastpath.c dp_run): with the
   // receive table's mutex (the native code takes it to accept counters) and libsodium.
   const runFast = fast && rx && init.mutex ? fast : null;
+  Atomics.store(stats, S_FASTPATH, runFast ? 2 : fast ? 1 : 0);
   const ptrs = new BigUint64Array(new SharedArrayBuffer(P.COUNT * 8));
   const ints = new Int32Array(new SharedArrayBuffer(I.COUNT * 4));
   const dbls = new Float64Array(new SharedArrayBuffer(D.COUNT * 8));

@@ -29,6 +29,9 @@ export const S_RX_RING_FULL = 11;
 export const S_RX_TOO_BIG = 12;
 export const S_RX_ERRORS = 13;
 export const S_RX_RAW = 14; // of S_RX_TO_MAIN, those handed over as received (the main thread counts them)
+/** Which paths the worker runs: 2 the whole loop native (ffi/fastpath.c), 1 native batches in a
+ * JavaScript loop, 0 JavaScript only (no libsodium, or WARREN_FASTPATH=js). */
+export const S_FASTPATH = 15;
 export const STATS_INTS = 16;
 
 /** Bytes of one received datagram's slot for a link MTU; a larger datagram is dropped (the largest

@@ -175,6 +175,8 @@ export function tunnelSuite(wire: WireKind): void {
     }, 60_000);
 
     test('metrics, peers and doctor over the control socket', async () => {
+      // The data plane runs its native loop (ffi/fastpath.c): libsodium is installed here.
+      expect(((await a.status()).outbound as { fastPath: number }).fastPath).toBe(2);
       const metrics = (await lab.exec(nsA, ['curl', '-sS', '--unix-socket', a.socketPath, 'http://warren/metrics'])).stdout;
       expect(metrics).toMatch(/^warren_rx_datagrams_total [1-9][0-9]*$/m);
       expect(metrics).toMatch(/^warren_peer_handshakes_total\{peer="b",key="[^"]+"\} [1-9][0-9]*$/m);
