@@ -37,6 +37,8 @@ extern int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags, 
 extern int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags);
 extern long read(int fd, void *buf, size_t count);
 extern int *__errno_location(void);
+extern void *memcpy(void *dst, const void *src, size_t n);
+extern void *memset(void *dst, int c, size_t n);
 extern void *dlopen(const char *file, int mode);
 extern void *dlsym(void *handle, const char *name);
 
@@ -206,7 +208,7 @@ int rx_batch(int fd, u8 *arena, int slot_bytes, int *lens, u8 *addrs, int max,
         peer = e[E_PEER];
         suite = e[E_SUITE];
         double until = *(double *)(e + E_FAST_UNTIL);
-        for (int k = 0; k < 32; k++) key[k] = ((u8 *)(e + E_KEY))[k];
+        memcpy(key, e + E_KEY, 32);
         if (*(volatile int *)(e + E_SEQ) != s1) continue;
         if (state == 0 || now >= until || hi >= 0x200000) break; /* the main thread rekeys or drops it */
         found = 1;
@@ -341,7 +343,7 @@ int tx_batch(int tun, u8 *rd, int rd_slot, int max, int sock, u8 *out, int out_s
       if (st[ST_STATE] != 1) break;
       remote = (u32)st[ST_REMOTE]; suite = st[ST_SUITE]; gen = st[ST_KEYGEN]; port = st[ST_PORT];
       ip = (u32)st[ST_IPV4]; ws = st[ST_WIRE]; created = sf[F_CREATED];
-      for (int b = 0; b < 32; b++) key[b] = send_keys[32 * slot + b];
+      memcpy(key, send_keys + 32 * slot, 32);
       if (*(volatile int *)(st + ST_SEQ) == s1) ok = 1;
     }
     if (ok && now - created >= reject_after_ms) ok = 0;
@@ -359,8 +361,8 @@ int tx_batch(int tun, u8 *rd, int rd_slot, int max, int sock, u8 *out, int out_s
     } else {
       put_le32(d, 4); put_le32(d + 4, remote); put_le32(d + 8, (u32)c); put_le32(d + 12, (u32)(c >> 32));
     }
-    for (int b = 0; b < len; b++) d[h + b] = p[b];
-    for (int b = len; b < padded; b++) d[h + b] = 0;
+    memcpy(d + h, p, (size_t)len); /* libc's: TinyCC's own loops are unoptimised */
+    if (padded > len) memset(d + h + len, 0, (size_t)(padded - len));
     for (int b = 0; b < 4; b++) nonce[b] = 0;
     for (int b = 0; b < 8; b++) nonce[4 + b] = (u8)(c >> (8 * b));
     seal(d + h, 0, d + h, (u64)padded, 0, 0, 0, nonce, key);
@@ -477,7 +479,7 @@ static int to_main(u64 *P, int *I, int kind, const u8 *d, int len, int port, u32
   if ((u32)(head - *(volatile int *)(ctrl + RING_TAIL)) >= (u32)slots || len + IN_RECORD > size) { stats[S_RX_RING_FULL]++; return 0; }
   int slot = head & (slots - 1);
   u8 *rec = (u8 *)P[P_IN_DATA] + (long)slot * size;
-  for (int k = 0; k < IN_RECORD; k++) rec[k] = 0;
+  memset(rec, 0, IN_RECORD);
   rec[0] = (u8)kind;
   put_be(rec + 2, (u64)port, 2);
   put_be(rec + 4, ip, 4);
@@ -485,7 +487,7 @@ static int to_main(u64 *P, int *I, int kind, const u8 *d, int len, int port, u32
   union { double f; u64 u; } tv;
   tv.f = t;
   put_be(rec + 16, tv.u, 8);
-  for (int k = 0; k < len; k++) rec[IN_RECORD + k] = d[k];
+  memcpy(rec + IN_RECORD, d, (size_t)len);
   ((int *)P[P_IN_LENS])[slot] = len;
   I[I_IN_HEAD] = head + 1;
   stats[S_RX_TO_MAIN]++;
@@ -500,7 +502,7 @@ static int to_main_tun(u64 *P, int *I, const u8 *p, int len) {
   if ((u32)(head - *(volatile int *)(ctrl + RING_TAIL)) >= (u32)slots || len > size) { ctrl[RING_FULL]++; return 0; }
   int slot = head & (slots - 1);
   u8 *dst = (u8 *)P[P_TUN_DATA] + (long)slot * size;
-  for (int k = 0; k < len; k++) dst[k] = p[k];
+  memcpy(dst, p, (size_t)len);
   ((int *)P[P_TUN_LENS])[slot] = len;
   I[I_TUN_HEAD] = head + 1;
   ((int *)P[P_STATS])[S_FORWARDED]++;
