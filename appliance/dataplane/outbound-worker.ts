@@ -2,12 +2,15 @@
 // it on the TUN until the main thread sets STOP.
 
 import { runOutbound, warmOutbound } from './outbound-loop.ts';
+import { loadFastPath } from '../../ffi/fastpath.ts';
 import { warmupEnabled, type OutboundInit } from './outbound-protocol.ts';
 
 declare const self: Worker;
 
 self.onmessage = (event: MessageEvent<OutboundInit>) => {
-  if (warmupEnabled()) {
+  // The native loop (ffi/fastpath.c) needs no JIT warm-up; the JavaScript paths only run without it.
+  const native = (event.data.udpFd ?? -1) >= 0 && event.data.mutex !== undefined && loadFastPath() !== null;
+  if (warmupEnabled() && !native) {
     warmOutbound(event.data);
     Bun.gc(true);
   }
