@@ -367,82 +367,74 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     return true;
   };
 
-  /** The native path: a batch received and judged in one call; counters accepted here. */
-  const receiveNative = (t: number): boolean | number => {
-    let wrote = false;
-    let flags = native ? 1 : 0;
-    for (let ws = 0; ws < WIRE_SLOTS; ws++) if (wireUsable[ws]) flags |= 2 << ws;
-    for (let round = 0; round < 4; round++) {
-      const got = rx!.rx_batch(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH, fastKeys, flags, recvWords, recv!.mask, table.ints, routeBytes, t, rxResults);
-      if (got < 0) {
-        if (-got === EBADF || -got === ENOTSOCK) return got;
-        Atomics.add(stats, S_RX_ERRORS, 1);
-        break;
-      }
-      Atomics.add(stats, S_RX, got);
-      let n = 0;
-      for (let k = 0; k < got; k++) {
-        const r = k * RX_RESULT_INTS;
-        const verdict = rxResults[r]!;
-        if (verdict === RX_TOO_BIG) Atomics.add(stats, S_RX_TOO_BIG, 1);
-        else if (verdict === RX_AUTH) Atomics.add(stats, S_RX_AUTH, 1);
-        else if (verdict === RX_SOURCE) Atomics.add(stats, S_RX_SOURCE, 1);
-        else {
-          const a = k * 16;
-          const port = (rAddrs[a + 2]! << 8) | rAddrs[a + 3]!;
-          const ip = ((rAddrs[a + 4]! << 24) | (rAddrs[a + 5]! << 16) | (rAddrs[a + 6]! << 8) | rAddrs[a + 7]!) >>> 0;
-          if (verdict === RX_RAW) {
-            toMain(k * RECV_SLOT_BYTES, rxResults[r + 7]!, IN_RAW, port, ip, 0, t);
-            continue;
-          }
-          const index = rxResults[r + 1]! >>> 0;
-          if (!recv!.accept(index, (rxResults[r + 2]! >>> 0) + (rxResults[r + 3]! >>> 0) * 0x1_0000_0000, REJECT_AFTER_MESSAGES)) {
-            Atomics.add(stats, S_RX_REPLAY, 1);
-            continue;
-          }
-          const slot = rxResults[r + 4]!;
-          table.set(slot, F_FIRST_UNANSWERED, 0); // answered: no new handshake for want of a reply
-          if (verdict === RX_OPENED) toMain(k * RECV_SLOT_BYTES, rxResults[r + 7]!, IN_OPENED, port, ip, index, t);
-          else if (verdict === RX_KEEPALIVE) recv!.count(slot, t, 0, true);
-          else if (verdict === RX_DELIVER) {
-            recv!.count(slot, t, rxResults[r + 6]!, false);
-            wOffs[n] = rxResults[r + 5]!;
-            wLens[n] = rxResults[r + 6]!;
-            n++;
-          }
+  /** Verdicts of the native receive path (ffi/fastpath.c rx_batch) for a batch: counters accepted
+   * here; returns how many packets are queued for the TUN (wOffs, wLens). */
+  const judged = (got: number, t: number): number => {
+    let n = 0;
+    for (let k = 0; k < got; k++) {
+      const r = k * RX_RESULT_INTS;
+      const verdict = rxResults[r]!;
+      if (verdict === RX_TOO_BIG) Atomics.add(stats, S_RX_TOO_BIG, 1);
+      else if (verdict === RX_AUTH) Atomics.add(stats, S_RX_AUTH, 1);
+      else if (verdict === RX_SOURCE) Atomics.add(stats, S_RX_SOURCE, 1);
+      else {
+        const a = k * 16;
+        const port = (rAddrs[a + 2]! << 8) | rAddrs[a + 3]!;
+        const ip = ((rAddrs[a + 4]! << 24) | (rAddrs[a + 5]! << 16) | (rAddrs[a + 6]! << 8) | rAddrs[a + 7]!) >>> 0;
+        if (verdict === RX_RAW) {
+          toMain(k * RECV_SLOT_BYTES, rxResults[r + 7]!, IN_RAW, port, ip, 0, t);
+          continue;
         }
-      }
-      if (n > 0) {
-        const took = io.write!(init.fd, rArena, wOffs, wLens, n);
-        if (took < n) Atomics.add(stats, S_RX_TUN_DROPPED, n - took);
-        wrote = true;
-      }
-      if (got < RECV_BATCH) break;
-    }
-    return wrote;
-  };
-
-  /** Receives what waits on the socket; returns whether it wrote anything to the TUN. */
-  const receive = (t: number): boolean | number => {
-    if (rx) return receiveNative(t);
-    const routes = currentRoutes();
-    let wrote = false;
-    for (let round = 0; round < 4; round++) {
-      const got = io.recv!(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH);
-      if (got < 0) {
-        if (-got === EBADF || -got === ENOTSOCK) return got;
-        Atomics.add(stats, S_RX_ERRORS, 1);
-        break;
-      }
-      Atomics.add(stats, S_RX, got);
-      let n = 0;
-      for (let k = 0; k < got; k++) {
-        if (receiveOne(k, t, routes)) {
-          wOffs[n] = wOffs[k]!;
-          wLens[n] = wLens[k]!;
+        const index = rxResults[r + 1]! >>> 0;
+        if (!recv!.accept(index, (rxResults[r + 2]! >>> 0) + (rxResults[r + 3]! >>> 0) * 0x1_0000_0000, REJECT_AFTER_MESSAGES)) {
+          Atomics.add(stats, S_RX_REPLAY, 1);
+          continue;
+        }
+        const slot = rxResults[r + 4]!;
+        table.set(slot, F_FIRST_UNANSWERED, 0); // answered: no new handshake for want of a reply
+        if (verdict === RX_OPENED) toMain(k * RECV_SLOT_BYTES, rxResults[r + 7]!, IN_OPENED, port, ip, index, t);
+        else if (verdict === RX_KEEPALIVE) recv!.count(slot, t, 0, true);
+        else if (verdict === RX_DELIVER) {
+          recv!.count(slot, t, rxResults[r + 6]!, false);
+          wOffs[n] = rxResults[r + 5]!;
+          wLens[n] = rxResults[r + 6]!;
           n++;
         }
       }
+    }
+    return n;
+  };
+
+  /** The JavaScript receive path for a batch; returns how many packets are queued for the TUN. */
+  const opened = (got: number, t: number, routes: RouteTable<number> | null): number => {
+    let n = 0;
+    for (let k = 0; k < got; k++) {
+      if (receiveOne(k, t, routes)) {
+        wOffs[n] = wOffs[k]!;
+        wLens[n] = wLens[k]!;
+        n++;
+      }
+    }
+    return n;
+  };
+
+  /** Receives what waits on the socket; returns whether it wrote anything to the TUN (or -errno). */
+  const receive = (t: number): boolean | number => {
+    const routes = rx ? null : currentRoutes();
+    let flags = native ? 1 : 0;
+    for (let ws = 0; ws < WIRE_SLOTS; ws++) if (wireUsable[ws]) flags |= 2 << ws;
+    let wrote = false;
+    for (let round = 0; round < 4; round++) {
+      const got = rx
+        ? rx.rx_batch(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH, fastKeys, flags, recvWords, recv!.mask, sendTable.ints, routeBytes, t, rxResults)
+        : io.recv!(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH);
+      if (got < 0) {
+        if (-got === EBADF || -got === ENOTSOCK) return got;
+        Atomics.add(stats, S_RX_ERRORS, 1);
+        break;
+      }
+      Atomics.add(stats, S_RX, got);
+      const n = rx ? judged(got, t) : opened(got, t, routes);
       if (n > 0) {
         const took = io.write!(init.fd, rArena, wOffs, wLens, n);
         if (took < n) Atomics.add(stats, S_RX_TUN_DROPPED, n - took);

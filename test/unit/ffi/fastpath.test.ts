@@ -116,10 +116,10 @@ describe.skipIf(sodium === null)('native data path (ffi/fastpath.c)', () => {
       const r = res.subarray(0, RX_RESULT_INTS);
       expect(r[1]! >>> 0).toBe(index);
       expect([r[2], r[3], r[4]]).toEqual([1, 0, 2]);
-      expect(arena.slice(r[5]!, r[5]! + r[6]!)).toEqual(pkt);
+      expect(Array.from(arena.slice(r[5]!, r[5]! + r[6]!))).toEqual(Array.from(pkt));
       // What a datagram handed over as received looks like: untouched (the main thread opens it).
       const raw = RX_RESULT_INTS * 2;
-      expect(arena.slice(2 * slot, 2 * slot + res[raw + 7]!)).toEqual(cases[2]![0]);
+      expect(Array.from(arena.slice(2 * slot, 2 * slot + res[raw + 7]!))).toEqual(Array.from(cases[2]![0]));
       // The same datagram opened by the TypeScript path agrees.
       const hdr: DataHeader = { index: 0, counter: 0 };
       const again = seal(pkt, 9);
@@ -170,7 +170,7 @@ describe.skipIf(sodium === null)('native data path (ffi/fastpath.c)', () => {
         expect(wire.readData(d, hdr)).toBe(true);
         expect([hdr.index, hdr.counter]).toEqual([0x0a0b_0c0d, k]);
         expect(aead.open(key, transportNonce(hdr.counter, nonce), d, wire.headerBytes, d.length)).toBe(true);
-        expect(d.slice(wire.headerBytes, wire.headerBytes + p.length)).toEqual(p);
+        expect(Array.from(d.slice(wire.headerBytes, wire.headerBytes + p.length))).toEqual(Array.from(p));
       }
       // A new key generation restarts the counter; keys older than REJECT_AFTER_TIME send nothing.
       send.publish(1, { remoteIndex: 0x0a0b_0c0e, suite: 1, keyGen: 8, port: far.port, ipv4: LOOPBACK, wireSlot: kind === 'native' ? 1 : 0, createdMs: 1000, key });
