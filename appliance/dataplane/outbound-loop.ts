@@ -19,6 +19,11 @@
 //   7. send     one sendmmsg(2) per batch on the daemon's UDP socket
 //   8. report   counters, send and receive times into the tables for the main thread's timers
 //
+// Where libsodium is, the same stages run as one native call (ffi/fastpath.c dp_run) and this
+// loop only does what that returns for: the main thread's queued sends, publishing ring heads,
+// and wake-ups while devices name exits (routed here by source port). This TypeScript loop is
+// the fallback and the reference the native code is tested against.
+//
 // Why: handing each packet to the main thread cost 0.1–1.3 ms per hop on an idle appliance
 // (an Atomics.waitAsync wake-up), and the main thread's event loop added ~100 µs to each
 // received datagram (scripts/bench/rtt-trace.ts).

@@ -1,5 +1,5 @@
-// The outbound data plane's thread (outbound-loop.ts): warm the loop on made-up traffic, then run
-// it on the TUN until the main thread sets STOP.
+// The data plane's thread (outbound-loop.ts; its native loop in ffi/fastpath.c): warm the
+// JavaScript loop on made-up traffic when it is the one that will run, then run until STOP.
 
 import { runOutbound, warmOutbound } from './outbound-loop.ts';
 import { loadFastPath } from '../../ffi/fastpath.ts';
