@@ -29,7 +29,8 @@ export interface WarmResult {
   ms: number;
 }
 
-function ipv4(src: number[], dst: number[], size: number): Uint8Array {
+/** A made-up UDP-in-IPv4 packet (no checksums): the warm-up's traffic, and tests'. */
+export function ipv4(src: number[], dst: number[], size: number): Uint8Array {
   const p = new Uint8Array(size);
   p[0] = 0x45;
   p[2] = size >> 8;

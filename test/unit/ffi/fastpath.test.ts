@@ -15,6 +15,7 @@ import { buildDatagram, datagramSize, transportNonce } from '../../../appliance/
 import { NativeWire, WIREGUARD_WIRE, type DataHeader, type Wire } from '../../../appliance/wire/wire.ts';
 import { aeadFor } from '../../../appliance/session/aead.ts';
 import { parsePrefix } from '../../../appliance/dataplane/packet/addr.ts';
+import { ipv4 } from '../../../appliance/warmup.ts';
 
 const fast = loadFastPath();
 const sodium = loadSodium();
@@ -39,19 +40,6 @@ function fakeTun(): [number, number] {
   expect(libc.symbols.socketpair(1, 2 | 0o4000, 0, sv)).toBe(0); // AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK
   fds.push(sv[0]!, sv[1]!);
   return [sv[0]!, sv[1]!];
-}
-
-function ipv4(src: number[], dst: number[], size: number, fill = 7): Uint8Array {
-  const p = new Uint8Array(size).fill(fill);
-  p.fill(0, 0, 20);
-  p[0] = 0x45;
-  p[2] = size >> 8;
-  p[3] = size & 0xff;
-  p[8] = 64;
-  p[9] = 17;
-  p.set(src, 12);
-  p.set(dst, 16);
-  return p;
 }
 
 const shared = (bytes: number) => new SharedArrayBuffer(bytes);
