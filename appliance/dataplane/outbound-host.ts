@@ -1,6 +1,8 @@
-// The main thread's side of the outbound worker (outbound-worker.ts): it publishes each peer's
-// sendable keypair into the send table, queues the main thread's own data (packets that waited
-// for a handshake, keepalives) into the command ring, and rings the worker's doorbell.
+// The main thread's side of the data-plane worker (outbound-worker.ts): it publishes each peer's
+// sendable keypair into the send table and each session's receive keys into the receive table
+// (recv-table.ts), queues the main thread's own data (packets that waited for a handshake,
+// keepalives) into the command ring and rings the worker's doorbell, and takes what the worker
+// hands over from the socket (receive()) and what it received per peer (takeReceived()).
 
 import { createRing, ringViews, HEAD, TAIL, STOP, type RingLayout, type RingViews } from '../../ffi/tun-ring.ts';
 import { createDoorbell, ring, closeDoorbell } from '../../ffi/dataplane.ts';
