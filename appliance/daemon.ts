@@ -304,7 +304,7 @@ export async function runDaemon(config: Config, opts: DaemonOptions = {}): Promi
       rejectAfterMs: config.timers.rejectAfterTime * 1000,
       routes: host.routes.sab,
       routeCapacity: host.routes.capacity,
-      ...(socket.onWorker ? { udpFd: sockFd, recv: host.recv.sab, recvCapacity: host.recv.capacity, rx: host.recv.rxSab, inbound: host.inbound, mutex: host.mutex } : {}),
+      ...(socket.onWorker ? { udpFd: sockFd, recv: host.recv.sab, recvCapacity: host.recv.capacity, rx: host.recv.rxSab, inbound: host.inbound } : {}),
     };
     init = outbound;
     // What the worker does not deliver itself: handshakes, DHT messages, and data messages it

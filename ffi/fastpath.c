@@ -151,7 +151,7 @@ static int route_of(const u8 *routes, int family, const u8 *src, int *bits) {
  * slots' header keys (32 bytes each); `wire` bit 0 = native, bits 1–2 = key slot 0/1 in use.
  * Returns the count, 0 when nothing waited, or -errno.
  */
-int rx_batch(int fd, u8 *arena, int slot_bytes, int *lens, u8 *addrs, int max,
+int rx_batch(int fd, u8 *arena, int slot_bytes, u8 *addrs, int max,
              const u8 *keys, int wire, int *recv, int mask, const int *send_ints,
              const u8 *routes, double now, int *res) {
   struct mmsghdr m[MAX_BATCH];
@@ -448,7 +448,7 @@ static int accept_counter(int *w, u64 counter) {
 }
 
 /* P: pointers (see outbound-loop.ts runFast), I: ints, D: doubles. */
-enum { P_R_ARENA, P_R_LENS, P_R_ADDRS, P_KEYSHARE, P_RECV, P_S_FLOATS, P_S_INTS, P_S_KEYS, P_ROUTES,
+enum { P_R_ARENA, P_R_ADDRS, P_KEYSHARE, P_RECV, P_S_FLOATS, P_S_INTS, P_S_KEYS, P_ROUTES,
        P_COUNTERS, P_GENS, P_RX_RES, P_T_READ, P_T_OUT, P_T_ADDRS, P_T_RES, P_T_CFG, P_STATS, P_RX_SLOTS,
        P_IN_CTRL, P_IN_LENS, P_IN_DATA, P_TUN_CTRL, P_TUN_LENS, P_TUN_DATA, P_W_OFFS, P_W_LENS, P_MUTEX };
 enum { I_TUN, I_UDP, I_BELL, I_POLL_MS, I_R_SLOT, I_T_SLOT, I_MASK, I_IN_SLOTS, I_IN_SLOT, I_IN_HEAD,
@@ -530,7 +530,7 @@ static int run_rx(u64 *P, int *I, double now, int *forwarded) {
   }
   int wrote = 0;
   for (int round = 0; round < 4; round++) {
-    int got = rx_batch(I[I_UDP], arena, rslot, (int *)P[P_R_LENS], addrs, 32, keyshare + 8, wire, recv, I[I_MASK],
+    int got = rx_batch(I[I_UDP], arena, rslot, addrs, 32, keyshare + 8, wire, recv, I[I_MASK],
                        (const int *)P[P_S_INTS], (const u8 *)P[P_ROUTES], now, res);
     if (got < 0) { stats[S_RX_ERRORS]++; if (got == -9 || got == -88) return got; break; }
     stats[S_RX] += got;

@@ -13,7 +13,7 @@ function compile() {
     symbols: {
       rx_init: { args: [], returns: 'i32' },
       rx_batch: {
-        args: ['i32', 'ptr', 'i32', 'ptr', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'ptr', 'f64', 'ptr'],
+        args: ['i32', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'ptr', 'f64', 'ptr'],
         returns: 'i32',
       },
       dp_run: { args: ['ptr', 'ptr', 'ptr'], returns: 'i32' },
@@ -47,10 +47,10 @@ export const TX_RESULT_INTS = 3;
 
 /** dp_run's pointer slots (fastpath.c P_*), int slots (I_*), double slots (D_*) and returns (R_*). */
 export const P = {
-  R_ARENA: 0, R_LENS: 1, R_ADDRS: 2, KEYSHARE: 3, RECV: 4, S_FLOATS: 5, S_INTS: 6, S_KEYS: 7, ROUTES: 8,
-  COUNTERS: 9, GENS: 10, RX_RES: 11, T_READ: 12, T_OUT: 13, T_ADDRS: 14, T_RES: 15, T_CFG: 16, STATS: 17,
-  RX_SLOTS: 18, IN_CTRL: 19, IN_LENS: 20, IN_DATA: 21, TUN_CTRL: 22, TUN_LENS: 23, TUN_DATA: 24, W_OFFS: 25,
-  W_LENS: 26, MUTEX: 27, COUNT: 28,
+  R_ARENA: 0, R_ADDRS: 1, KEYSHARE: 2, RECV: 3, S_FLOATS: 4, S_INTS: 5, S_KEYS: 6, ROUTES: 7,
+  COUNTERS: 8, GENS: 9, RX_RES: 10, T_READ: 11, T_OUT: 12, T_ADDRS: 13, T_RES: 14, T_CFG: 15,
+  STATS: 16, RX_SLOTS: 17, IN_CTRL: 18, IN_LENS: 19, IN_DATA: 20, TUN_CTRL: 21, TUN_LENS: 22,
+  TUN_DATA: 23, W_OFFS: 24, W_LENS: 25, MUTEX: 26, COUNT: 27,
 } as const;
 export const I = {
   TUN: 0, UDP: 1, BELL: 2, POLL_MS: 3, R_SLOT: 4, T_SLOT: 5, MASK: 6, IN_SLOTS: 7, IN_SLOT: 8, IN_HEAD: 9,

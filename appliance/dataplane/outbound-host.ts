@@ -17,7 +17,6 @@ import { RouteShare, type SharedRoute } from './route-share.ts';
 import { WireKeyShare } from './wire-share.ts';
 import { ReceiveTable, receiveCapacity, RX_BYTES, RX_KEEPALIVES, RX_LAST, RX_PACKETS, STATE_OPEN, STATE_TO_MAIN } from './recv-table.ts';
 import type { Keypair } from '../session/keypair.ts';
-import { MUTEX_BYTES } from '../../ffi/mutex.ts';
 
 /** What the device needs from whoever seals and sends its data (in-process, or this worker). */
 export interface DataSender {
@@ -87,8 +86,6 @@ export class OutboundHost implements DataSender, DataReceiver {
   readonly wireKeys = new WireKeyShare();
   readonly routes: RouteShare;
   readonly recv: ReceiveTable;
-  /** The receive table's lock (ffi/mutex.ts), shared with the worker. */
-  readonly mutex = new SharedArrayBuffer(MUTEX_BYTES);
   readonly indexMask: number;
   /** Datagrams the worker hands this thread (IN_* records, outbound-protocol.ts). */
   readonly inbound: RingLayout;
@@ -110,7 +107,7 @@ export class OutboundHost implements DataSender, DataReceiver {
     this.cmd = ringViews(this.commands);
     this.doorbell = createDoorbell();
     this.routes = new RouteShare(slots * 8);
-    this.recv = new ReceiveTable(receiveCapacity(slots), slots, undefined, undefined, this.mutex);
+    this.recv = new ReceiveTable(receiveCapacity(slots), slots);
     this.indexMask = this.recv.mask;
     this.rxSeen = new Float64Array(slots * 4);
     this.inbound = createRing(IN_SLOTS, IN_RECORD + recvSlotBytes(mtu));

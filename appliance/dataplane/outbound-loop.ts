@@ -264,7 +264,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
 
   // ---------------------------------------------------------------- inbound
   const udp = init.udpFd ?? -1;
-  const recv = udp >= 0 ? new ReceiveTable(init.recvCapacity!, init.slots, init.recv, init.rx, init.mutex) : null;
+  const recv = udp >= 0 ? new ReceiveTable(init.recvCapacity!, init.slots, init.recv, init.rx) : null;
   const session = newReceiveState();
   const hdr: DataHeader = { index: 0, counter: 0 };
   const RECV_SLOT_BYTES = recvSlotBytes(init.mtu);
@@ -275,7 +275,6 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   // The native receive path (ffi/receive.c), where libsodium is: one call opens a whole batch.
   const rx = udp >= 0 ? fast : null;
   const rxResults = new Int32Array(new SharedArrayBuffer(RECV_BATCH * RX_RESULT_INTS * 4));
-  const recvWords = new Int32Array(init.recv ?? new SharedArrayBuffer(8));
   const routeBytes = new Uint8Array(init.routes);
   const wOffs = new Int32Array(new SharedArrayBuffer(RECV_BATCH * 4));
   const wLens = new Int32Array(new SharedArrayBuffer(RECV_BATCH * 4));
@@ -431,7 +430,7 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     let wrote = false;
     for (let round = 0; round < 4; round++) {
       const got = rx
-        ? rx.rx_batch(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH, fastKeys, flags, recvWords, recv!.mask, sendTable.ints, routeBytes, t, rxResults)
+        ? rx.rx_batch(udp, rArena, RECV_SLOT_BYTES, rAddrs, RECV_BATCH, fastKeys, flags, recv!.words, recv!.mask, sendTable.ints, routeBytes, t, rxResults)
         : io.recv!(udp, rArena, RECV_SLOT_BYTES, rLens, rAddrs, RECV_BATCH);
       if (got < 0) {
         if (-got === EBADF || -got === ENOTSOCK) return got;
@@ -495,23 +494,22 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
     return 0;
   };
 
-  // The whole loop in native code while it needs no JavaScript (fastpath.c dp_run): with the
-  // receive table's mutex (the native code takes it to accept counters) and libsodium.
-  const runFast = fast && rx && init.mutex ? fast : null;
-  Atomics.store(stats, S_FASTPATH, runFast ? 2 : fast ? 1 : 0);
+  // The whole loop in native code while it needs no JavaScript (fastpath.c dp_run), where the
+  // worker receives and libsodium is.
+  Atomics.store(stats, S_FASTPATH, rx ? 2 : fast ? 1 : 0);
   const ptrs = new BigUint64Array(new SharedArrayBuffer(P.COUNT * 8));
   const ints = new Int32Array(new SharedArrayBuffer(I.COUNT * 4));
   const dbls = new Float64Array(new SharedArrayBuffer(D.COUNT * 8));
-  if (runFast) {
+  if (rx) {
     const tunLens = tun.lens;
     const list: [number, Uint8Array | Int32Array | Float64Array][] = [
-      [P.R_ARENA, rArena], [P.R_LENS, rLens], [P.R_ADDRS, rAddrs], [P.KEYSHARE, new Uint8Array(init.wire.headerKeys)],
-      [P.RECV, recvWords], [P.S_FLOATS, sendTable.floats], [P.S_INTS, sendTable.ints], [P.S_KEYS, sendTable.keys],
+      [P.R_ARENA, rArena], [P.R_ADDRS, rAddrs], [P.KEYSHARE, new Uint8Array(init.wire.headerKeys)],
+      [P.RECV, recv!.words], [P.S_FLOATS, sendTable.floats], [P.S_INTS, sendTable.ints], [P.S_KEYS, sendTable.keys],
       [P.ROUTES, routeBytes], [P.COUNTERS, counters], [P.GENS, counterGen], [P.RX_RES, rxResults], [P.T_READ, readData],
       [P.T_OUT, txOut], [P.T_ADDRS, txAddrs], [P.T_RES, txResults], [P.T_CFG, txCfg], [P.STATS, stats],
       [P.RX_SLOTS, new Float64Array(init.rx!)], [P.IN_CTRL, inRing.control], [P.IN_LENS, inRing.lens], [P.IN_DATA, inRing.data],
       [P.TUN_CTRL, tun.control], [P.TUN_LENS, tunLens], [P.TUN_DATA, tun.data], [P.W_OFFS, wOffs], [P.W_LENS, wLens],
-      [P.MUTEX, new Uint8Array(init.mutex!)],
+      [P.MUTEX, recv!.mutexBytes],
     ];
     for (const [i, view] of list) ptrs[i] = BigInt(ptr(view));
     ints[I.TUN] = init.fd;
@@ -542,12 +540,12 @@ export function runOutbound(init: OutboundInit, io: WorkerIo = NATIVE_IO): Worke
   const CALLS = ['', 'poll', 'recvmmsg', 'read'];
 
   while (Atomics.load(tun.control, STOP) === 0) {
-    if (runFast) {
+    if (rx) {
       txCfg[4] = 0;
       ints[I.IN_HEAD] = headIn;
       ints[I.TUN_HEAD] = headOut;
-      dbls[D.OFFSET] = performance.timeOrigin + performance.now() - runFast.dp_mono_ms();
-      const r = runFast.dp_run(ptrs, ints, dbls);
+      dbls[D.OFFSET] = performance.timeOrigin + performance.now() - rx.dp_mono_ms();
+      const r = rx.dp_run(ptrs, ints, dbls);
       headIn = ints[I.IN_HEAD]!;
       headOut = ints[I.TUN_HEAD]!;
       publish();

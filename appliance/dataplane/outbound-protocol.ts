@@ -75,8 +75,6 @@ export interface OutboundInit {
   rx?: SharedArrayBuffer;
   /** Datagrams for the main thread (IN_* records). */
   inbound?: RingLayout;
-  /** The receive table's mutex (ffi/mutex.ts). */
-  mutex?: SharedArrayBuffer;
 }
 
 /** Packets (and worker wake-ups) of the start-up warm-up (appliance/warmup.ts): ~60 ms of CPU here. More

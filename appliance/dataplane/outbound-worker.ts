@@ -9,7 +9,7 @@ declare const self: Worker;
 
 self.onmessage = (event: MessageEvent<OutboundInit>) => {
   // The native loop (ffi/fastpath.c) needs no JIT warm-up; the JavaScript paths only run without it.
-  const native = (event.data.udpFd ?? -1) >= 0 && event.data.mutex !== undefined && loadFastPath() !== null;
+  const native = (event.data.udpFd ?? -1) >= 0 && loadFastPath() !== null;
   if (warmupEnabled() && !native) {
     warmOutbound(event.data);
     Bun.gc(true);

@@ -10,15 +10,16 @@
 //           which rekeys (§6.2) or drops them
 //   key     32 bytes, under the same seqlock
 //   replay  the session's replay window (session/replay.ts): the worker accepts direct messages
-//           into it and the main thread relayed ones, under the table's mutex (ffi/mutex.ts; the
-//           worker's native code takes it too), or without one under the window's lock word
+//           into it and the main thread relayed ones, under the table's mutex (ffi/mutex.ts, the
+//           first MUTEX_BYTES of the buffer, so whoever shares the table shares its lock; the
+//           worker's native code takes it too)
 // State: 0 none · 1 open and deliver · 2 open and hand to the main thread (a responder's session
 // not yet confirmed: the main thread promotes it on its first message).
 //
 // Received, per peer slot (float64s, written by the worker only): last received, packets, bytes.
 
-import { REPLAY_WORDS, acceptCounter, lockWindow, resetWindow, unlockWindow, type Replay } from '../session/replay.ts';
-import { SharedMutex } from '../../ffi/mutex.ts';
+import { REPLAY_WORDS, acceptCounter, resetWindow, type Replay } from '../session/replay.ts';
+import { MUTEX_BYTES, SharedMutex } from '../../ffi/mutex.ts';
 
 const E_SEQ = 0;
 const E_INDEX = 1;
@@ -65,49 +66,43 @@ export class ReceiveTable {
   readonly sab: SharedArrayBuffer;
   readonly rxSab: SharedArrayBuffer;
   readonly mask: number;
-  private readonly words: Int32Array;
+  /** The entries (after the mutex), as the native code is handed them. */
+  readonly words: Int32Array;
+  /** The mutex's bytes, as the native code is handed them. */
+  readonly mutexBytes: Uint8Array;
   private readonly floats: Float64Array;
   private readonly bytes: Uint8Array;
   readonly rx: Float64Array;
-  /** With a mutex, every change and accept takes it (and the windows' lock words are unused). */
-  private readonly mutex: SharedMutex | null;
+  /** Every change and accept takes it. */
+  private readonly mutex: SharedMutex;
 
   constructor(
     readonly capacity: number,
     readonly peers: number,
     sab?: SharedArrayBuffer,
     rxSab?: SharedArrayBuffer,
-    mutexSab?: SharedArrayBuffer,
   ) {
-    this.mutex = mutexSab ? new SharedMutex(mutexSab) : null;
     if (capacity & (capacity - 1)) throw new RangeError('receive table capacity must be a power of two');
     this.mask = capacity - 1;
-    this.sab = sab ?? new SharedArrayBuffer(capacity * ENTRY_WORDS * 4);
+    const bytes = MUTEX_BYTES + capacity * ENTRY_WORDS * 4;
+    this.sab = sab ?? new SharedArrayBuffer(bytes);
     this.rxSab = rxSab ?? new SharedArrayBuffer(peers * RX_FIELDS * 8);
-    if (this.sab.byteLength !== capacity * ENTRY_WORDS * 4) throw new RangeError('receive table size does not match its capacity');
-    this.words = new Int32Array(this.sab);
-    this.floats = new Float64Array(this.sab);
-    this.bytes = new Uint8Array(this.sab);
+    if (this.sab.byteLength !== bytes) throw new RangeError('receive table size does not match its capacity');
+    this.mutex = new SharedMutex(this.sab);
+    this.mutexBytes = new Uint8Array(this.sab, 0, MUTEX_BYTES);
+    this.words = new Int32Array(this.sab, MUTEX_BYTES);
+    this.floats = new Float64Array(this.sab, MUTEX_BYTES);
+    this.bytes = new Uint8Array(this.sab, MUTEX_BYTES);
     this.rx = new Float64Array(this.rxSab);
   }
 
   // ------------------------------------------------------------ the main thread
 
-  private lock(b: number): void {
-    if (this.mutex) this.mutex.lock();
-    else lockWindow(this.words, b + E_REPLAY);
-  }
-
-  private unlock(b: number): void {
-    if (this.mutex) this.mutex.unlock();
-    else unlockWindow(this.words, b + E_REPLAY);
-  }
-
   /** Publishes a session's receive key at its local index; returns its replay window (shared). */
   add(index: number, s: Omit<ReceiveState, 'key'>, key: Uint8Array): Replay {
     const b = (index & this.mask) * ENTRY_WORDS;
     const w = this.words;
-    this.lock(b);
+    this.mutex.lock();
     Atomics.add(w, b + E_SEQ, 1);
     w[b + E_INDEX] = index | 0;
     w[b + E_PEER] = s.peerSlot;
@@ -118,7 +113,7 @@ export class ReceiveTable {
     resetWindow(w, b + E_REPLAY);
     w[b + E_STATE] = s.state;
     Atomics.add(w, b + E_SEQ, 1);
-    this.unlock(b);
+    this.mutex.unlock();
     return { accept: (counter, limit) => this.accept(index, counter, limit) };
   }
 
@@ -126,13 +121,13 @@ export class ReceiveTable {
   setState(index: number, state: number): void {
     const b = (index & this.mask) * ENTRY_WORDS;
     const w = this.words;
-    this.lock(b);
+    this.mutex.lock();
     if (w[b + E_INDEX] === (index | 0)) {
       Atomics.add(w, b + E_SEQ, 1);
       w[b + E_STATE] = state;
       Atomics.add(w, b + E_SEQ, 1);
     }
-    this.unlock(b);
+    this.mutex.unlock();
   }
 
   /** Withdraws a session (retired): its key is wiped here too. */
@@ -140,13 +135,13 @@ export class ReceiveTable {
     const b = (index & this.mask) * ENTRY_WORDS;
     const w = this.words;
     if (w[b + E_INDEX] !== (index | 0)) return;
-    this.lock(b);
+    this.mutex.lock();
     Atomics.add(w, b + E_SEQ, 1);
     w[b + E_STATE] = STATE_NONE;
     w[b + E_INDEX] = 0;
     w.fill(0, b + E_KEY, b + E_KEY + 8);
     Atomics.add(w, b + E_SEQ, 1);
-    this.unlock(b);
+    this.mutex.unlock();
   }
 
   /** What the worker received for a peer slot (RX_*). */
@@ -179,12 +174,12 @@ export class ReceiveTable {
   accept(index: number, counter: number, limit: number): boolean {
     const b = (index & this.mask) * ENTRY_WORDS;
     const w = this.words;
-    this.lock(b);
+    this.mutex.lock();
     try {
       if (w[b + E_INDEX] !== (index | 0) || w[b + E_STATE] === STATE_NONE) return false;
       return acceptCounter(w, this.floats, b + E_REPLAY, counter, limit);
     } finally {
-      this.unlock(b);
+      this.mutex.unlock();
     }
   }
 

@@ -4,7 +4,6 @@
 import { describe, expect, test } from 'bun:test';
 import { ReceiveTable, newReceiveState, receiveCapacity, STATE_NONE, STATE_OPEN, STATE_TO_MAIN, RX_BYTES, RX_KEEPALIVES, RX_LAST, RX_PACKETS } from '../../../appliance/dataplane/recv-table.ts';
 import { IndexTable } from '../../../appliance/session/index-table.ts';
-import { MUTEX_BYTES } from '../../../ffi/mutex.ts';
 
 const LIMIT = Number.MAX_SAFE_INTEGER;
 
@@ -30,50 +29,48 @@ describe('index table with a low mask', () => {
   });
 });
 
-for (const locking of ['lock word', 'mutex'] as const) {
-  describe(`receive table (${locking})`, () => {
-    const make = () => new ReceiveTable(receiveCapacity(4), 4, undefined, undefined, locking === 'mutex' ? new SharedArrayBuffer(MUTEX_BYTES) : undefined);
+describe('receive table', () => {
+  const make = () => new ReceiveTable(receiveCapacity(4), 4);
 
-    test('a session is found at its index only, with its key and state, until removed', () => {
-      const t = make();
-      expect(t.capacity).toBe(32);
-      const key = crypto.getRandomValues(new Uint8Array(32));
-      t.add(0xabcd_0005, { state: STATE_TO_MAIN, peerSlot: 3, suite: 1, wireSlot: 1, fastUntilMs: 5000 }, key);
-      const s = newReceiveState();
-      expect(t.read(0xabcd_0005, s)).toBe(STATE_TO_MAIN);
-      expect([s.peerSlot, s.suite, s.wireSlot, s.fastUntilMs]).toEqual([3, 1, 1, 5000]);
-      expect(Array.from(s.key)).toEqual(Array.from(key));
-      expect(t.read(0xabce_0005, s)).toBe(STATE_NONE); // same entry, another index
-      t.setState(0xabcd_0005, STATE_OPEN);
-      expect(t.read(0xabcd_0005, s)).toBe(STATE_OPEN);
-      t.remove(0xabce_0005); // not its index: nothing happens
-      expect(t.read(0xabcd_0005, s)).toBe(STATE_OPEN);
-      t.remove(0xabcd_0005);
-      expect(t.read(0xabcd_0005, s)).toBe(STATE_NONE);
-      expect(t.accept(0xabcd_0005, 1, LIMIT)).toBe(false); // a removed session accepts nothing
-    });
-
-    test('the shared replay window: new counters once, old ones within the window, a new session starts afresh', () => {
-      const t = make();
-      const key = new Uint8Array(32);
-      const w = t.add(0x11, { state: STATE_OPEN, peerSlot: 0, suite: 0, wireSlot: 0, fastUntilMs: Infinity }, key);
-      expect(w.accept(0, LIMIT)).toBe(true);
-      expect(w.accept(0, LIMIT)).toBe(false);
-      expect(t.accept(0x11, 5000, LIMIT)).toBe(true); // the worker's side, same window
-      expect(w.accept(5000, LIMIT)).toBe(false);
-      expect(w.accept(4000, LIMIT)).toBe(true); // 1,000 back: inside the window
-      expect(w.accept(2000, LIMIT)).toBe(false); // 3,000 back: too old
-      t.remove(0x11);
-      const fresh = t.add(0x11, { state: STATE_OPEN, peerSlot: 0, suite: 0, wireSlot: 0, fastUntilMs: Infinity }, key);
-      expect(fresh.accept(0, LIMIT)).toBe(true);
-    });
-
-    test('what the worker received, per peer slot', () => {
-      const t = make();
-      t.count(2, 1000, 1400, false);
-      t.count(2, 1001, 0, true);
-      expect([RX_LAST, RX_PACKETS, RX_BYTES, RX_KEEPALIVES].map((f) => t.received(2, f))).toEqual([1001, 1, 1400, 1]);
-      expect(t.received(1, RX_PACKETS)).toBe(0);
-    });
+  test('a session is found at its index only, with its key and state, until removed', () => {
+    const t = make();
+    expect(t.capacity).toBe(32);
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    t.add(0xabcd_0005, { state: STATE_TO_MAIN, peerSlot: 3, suite: 1, wireSlot: 1, fastUntilMs: 5000 }, key);
+    const s = newReceiveState();
+    expect(t.read(0xabcd_0005, s)).toBe(STATE_TO_MAIN);
+    expect([s.peerSlot, s.suite, s.wireSlot, s.fastUntilMs]).toEqual([3, 1, 1, 5000]);
+    expect(Array.from(s.key)).toEqual(Array.from(key));
+    expect(t.read(0xabce_0005, s)).toBe(STATE_NONE); // same entry, another index
+    t.setState(0xabcd_0005, STATE_OPEN);
+    expect(t.read(0xabcd_0005, s)).toBe(STATE_OPEN);
+    t.remove(0xabce_0005); // not its index: nothing happens
+    expect(t.read(0xabcd_0005, s)).toBe(STATE_OPEN);
+    t.remove(0xabcd_0005);
+    expect(t.read(0xabcd_0005, s)).toBe(STATE_NONE);
+    expect(t.accept(0xabcd_0005, 1, LIMIT)).toBe(false); // a removed session accepts nothing
   });
-}
+
+  test('the shared replay window: new counters once, old ones within the window, a new session starts afresh', () => {
+    const t = make();
+    const key = new Uint8Array(32);
+    const w = t.add(0x11, { state: STATE_OPEN, peerSlot: 0, suite: 0, wireSlot: 0, fastUntilMs: Infinity }, key);
+    expect(w.accept(0, LIMIT)).toBe(true);
+    expect(w.accept(0, LIMIT)).toBe(false);
+    expect(t.accept(0x11, 5000, LIMIT)).toBe(true); // the worker's side, same window
+    expect(w.accept(5000, LIMIT)).toBe(false);
+    expect(w.accept(4000, LIMIT)).toBe(true); // 1,000 back: inside the window
+    expect(w.accept(2000, LIMIT)).toBe(false); // 3,000 back: too old
+    t.remove(0x11);
+    const fresh = t.add(0x11, { state: STATE_OPEN, peerSlot: 0, suite: 0, wireSlot: 0, fastUntilMs: Infinity }, key);
+    expect(fresh.accept(0, LIMIT)).toBe(true);
+  });
+
+  test('what the worker received, per peer slot', () => {
+    const t = make();
+    t.count(2, 1000, 1400, false);
+    t.count(2, 1001, 0, true);
+    expect([RX_LAST, RX_PACKETS, RX_BYTES, RX_KEEPALIVES].map((f) => t.received(2, f))).toEqual([1001, 1, 1400, 1]);
+    expect(t.received(1, RX_PACKETS)).toBe(0);
+  });
+});

@@ -96,8 +96,8 @@ describe.skipIf(sodium === null)('native data path (ffi/fastpath.c)', () => {
       const slot = 2048;
       const arena = new Uint8Array(shared(32 * slot));
       const res = new Int32Array(shared(32 * RX_RESULT_INTS * 4));
-      const got = fast!.rx_batch(rx.fd, arena, slot, new Int32Array(shared(128)), new Uint8Array(shared(512)), 32, keys,
-        kind === 'native' ? 1 | 2 : 0, new Int32Array(table.sab), table.mask, send.ints, new Uint8Array(routes.sab), 1000, res);
+      const got = fast!.rx_batch(rx.fd, arena, slot, new Uint8Array(shared(512)), 32, keys,
+        kind === 'native' ? 1 | 2 : 0, table.words, table.mask, send.ints, new Uint8Array(routes.sab), 1000, res);
       expect(got).toBe(cases.length);
       expect(Array.from({ length: got }, (_, i) => res[i * RX_RESULT_INTS])).toEqual(cases.map((c) => c[2]));
       // The delivered packet: opened in place where the verdict says, with its session and counter.
